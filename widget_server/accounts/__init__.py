@@ -1,0 +1,1 @@
+"""Users, sites, memberships and roles, console sessions, secret API keys."""

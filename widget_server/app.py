@@ -1,0 +1,123 @@
+"""The app factory: ``create_app(settings)`` assembles every feature's routes into one Starlette app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from widget_server import errorpages, errors, jobs
+from widget_server.api import routes as api_routes
+from widget_server.bus import create_bus
+from widget_server.console import routes as console_routes
+from widget_server.db import migrate
+from widget_server.db.engine import create_engine
+from widget_server.files import routes as files_routes
+from widget_server.landing import LandingPage
+from widget_server.middleware import BodyLimitMiddleware, LanguageMiddleware, RequestContextMiddleware
+from widget_server.outbox import routes as outbox_routes
+from widget_server.outbox import service as outbox
+from widget_server.accounts import service as accounts
+from widget_server.runtime import Runtime, runtime
+from widget_server.settings import Settings
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).parent / "static"
+SESSION_COOKIE = "vitrine_session"
+
+
+class MigrationsPending(RuntimeError):
+    """The schema is older than the code and automatic migration is off."""
+
+
+async def healthz(request: Request) -> JSONResponse:
+    try:
+        async with runtime(request).engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any failure to answer means "not healthy"
+        log.warning("health check: database did not answer: %s", exc)
+        return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+    return JSONResponse({"status": "ok"})
+
+
+def build_tasks(state: Runtime) -> list[jobs.PeriodicTask]:
+    return [
+        jobs.PeriodicTask("outbox", 2.0, lambda: outbox.deliver_due(state)),
+        jobs.PeriodicTask(
+            "login-failures", 600.0, lambda: accounts.purge_old_login_failures(state.engine)
+        ),
+    ]
+
+
+def create_app(settings: Settings) -> Starlette:
+    engine = create_engine(settings.database_url)
+    state = Runtime(settings=settings, engine=engine, bus=create_bus(settings.redis_url))
+    runner = jobs.JobRunner(build_tasks(state))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            if settings.auto_migrate:
+                await migrate.upgrade(engine)
+            elif await migrate.pending(engine):
+                raise MigrationsPending(
+                    "the database schema is not up to date: run `vitrine migrate` "
+                    "(VITRINE_AUTO_MIGRATE=0 is set)"
+                )
+            if settings.run_jobs:
+                runner.start()
+            yield
+        finally:
+            await runner.stop()
+            await state.bus.close()
+            await engine.dispose()
+
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+        *files_routes.routes,
+        *console_routes.routes,
+        *outbox_routes.routes,
+        *api_routes.routes,
+        *outbox_routes.api_routes,
+        *api_routes.fallback,
+    ]
+    if settings.landing_dir is not None:
+        routes.append(Mount("/", app=LandingPage(settings.landing_dir)))
+
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(RequestContextMiddleware),
+            Middleware(BodyLimitMiddleware, limit=settings.max_body_bytes),
+            Middleware(
+                SessionMiddleware,
+                secret_key=settings.secret_key,
+                session_cookie=SESSION_COOKIE,
+                max_age=14 * 24 * 3600,
+                same_site="lax",
+                https_only=settings.secure_cookies,
+            ),
+            Middleware(LanguageMiddleware),
+        ],
+        exception_handlers={
+            errors.VitrineError: errorpages.handle_vitrine_error,
+            HTTPException: errorpages.handle_http_exception,
+            Exception: errorpages.handle_unexpected,
+        },
+        lifespan=lifespan,
+    )
+    app.state.runtime = state
+    app.state.jobs = runner
+    return app

@@ -1,0 +1,101 @@
+"""Pure ASGI middleware: request ids, security headers, the request body limit, page language."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from widget_server import i18n
+from widget_server.errors import PayloadTooLarge
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class RequestContextMiddleware:
+    """Gives every request an id (kept from ``X-Request-Id`` when it looks sane), echoes it in the
+    response, and adds the security headers every response should carry."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _REQUEST_ID.match(incoming) else "req_" + secrets.token_hex(8)
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-Id"] = request_id
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+                if scope["path"].startswith("/console") or scope["path"].startswith("/account"):
+                    headers.setdefault("X-Frame-Options", "DENY")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class BodyLimitMiddleware:
+    """Refuses request bodies over ``limit`` bytes with 413, by Content-Length when the client
+    declares one, and while streaming otherwise (the handler's read then raises)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None:
+            try:
+                too_big = int(declared) > self.limit
+            except ValueError:
+                too_big = False
+            if too_big:
+                scope.setdefault("state", {})["body_too_large"] = True
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            if scope.get("state", {}).get("body_too_large"):
+                raise PayloadTooLarge(f"The request body must be at most {self.limit} bytes.")
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise PayloadTooLarge(f"The request body must be at most {self.limit} bytes.")
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+class LanguageMiddleware:
+    """Picks the language of pages: the session's choice, else the browser's, else English.
+
+    Runs inside the session middleware. API paths keep English.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        session: dict[str, Any] = scope.get("session", {})
+        chosen = session.get("lang")
+        if chosen not in i18n.LANGUAGE_NAMES:
+            header = dict(scope["headers"]).get(b"accept-language", b"").decode("latin-1")
+            chosen = i18n.negotiate(header) or "en"
+        with i18n.language(chosen):
+            await self.app(scope, receive, send)

@@ -1,0 +1,1 @@
+"""Reliable delivery of what leaves the service: e-mail over SMTP and signed webhooks."""

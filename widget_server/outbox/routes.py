@@ -1,0 +1,8 @@
+"""Placeholder: the outbox helper fills this in."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+routes: list[BaseRoute] = []
+api_routes: list[BaseRoute] = []

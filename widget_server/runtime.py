@@ -1,0 +1,27 @@
+"""What a running app holds: settings, the database engine, the bus. Routes reach it by request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import HTTPConnection
+
+from widget_server.settings import Settings
+
+if TYPE_CHECKING:
+    from widget_server.bus import Bus
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    bus: Bus
+
+
+def runtime(conn: HTTPConnection) -> Runtime:
+    value = conn.app.state.runtime
+    assert isinstance(value, Runtime)
+    return value
