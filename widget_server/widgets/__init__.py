@@ -1,0 +1,1 @@
+"""Per-site widget configuration and the code a site owner pastes into their pages."""
