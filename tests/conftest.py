@@ -16,6 +16,7 @@ import shutil
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 import uvicorn
+from argon2 import PasswordHasher, profiles
 from starlette.applications import Starlette
 
 from widget_server.accounts import service as accounts
@@ -48,6 +50,12 @@ CHROMIUM_ARGS = [
 PASSWORD = "correct horse battery"
 SECRET = "test-secret-" + "x" * 40
 T = TypeVar("T")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing() -> None:
+    """argon2's default cost is 0.2 s a hash here: right for production, too slow for tests."""
+    accounts.use_password_hasher(PasswordHasher.from_parameters(profiles.CHEAPEST))
 
 
 # --- databases -------------------------------------------------------------------------------
@@ -185,12 +193,22 @@ async def create_team(state: Runtime, prefix: str = "") -> SiteTeam:
     )
     as_owner = Access(user=owner, site=site, role="owner")
     admin, _ = await accounts.add_operator(
-        as_owner, engine, email=f"{prefix}admin@example.com", name="Adam Admin",
-        password=PASSWORD, role="admin", avatar=None,
+        as_owner,
+        engine,
+        email=f"{prefix}admin@example.com",
+        name="Adam Admin",
+        password=PASSWORD,
+        role="admin",
+        avatar=None,
     )
     operator, _ = await accounts.add_operator(
-        as_owner, engine, email=f"{prefix}operator@example.com", name="Oscar Operator",
-        password=PASSWORD, role="operator", avatar=None,
+        as_owner,
+        engine,
+        email=f"{prefix}operator@example.com",
+        name="Oscar Operator",
+        password=PASSWORD,
+        role="operator",
+        avatar=None,
     )
     return SiteTeam(site=site, owner=owner, admin=admin.user, operator=operator.user)
 
@@ -279,9 +297,13 @@ def seed(server: LiveServer, make: Callable[[Runtime], Awaitable[T]]) -> T:
     return asyncio.run(go())
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """The system Chromium, driven by Playwright (no browser download)."""
+    """The system Chromium, driven by Playwright (no browser download).
+
+    Module-scoped on purpose: sync Playwright keeps an event loop running in the main thread
+    while it is open, and pytest-asyncio cannot run the async tests of later modules beside it.
+    """
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         if os.environ.get("CI"):
             pytest.fail(f"browser tests need Chromium at {CHROMIUM}")
@@ -303,3 +325,16 @@ def page(chromium: Any) -> Iterator[Any]:
         yield context.new_page()
     finally:
         context.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say once per reason what was skipped (e.g. the PostgreSQL suite), not once per test."""
+    reasons: Counter[str] = Counter()
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reasons[reason.removeprefix("Skipped: ")] += 1
+    if reasons:
+        terminalreporter.section("skipped suites")
+        for reason, count in reasons.most_common():
+            terminalreporter.line(f"{count:4d} skipped: {reason}")

@@ -1,4 +1,4 @@
-"""The app factory: ``create_app(settings)`` assembles every feature's routes into one Starlette app."""
+"""The app factory: ``create_app(settings)`` assembles every feature's routes into one app."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from widget_server import errorpages, errors, jobs
+from widget_server.accounts import service as accounts
+from widget_server.api import idempotency
 from widget_server.api import routes as api_routes
 from widget_server.bus import create_bus
 from widget_server.console import routes as console_routes
@@ -25,10 +27,13 @@ from widget_server.db import migrate
 from widget_server.db.engine import create_engine
 from widget_server.files import routes as files_routes
 from widget_server.landing import LandingPage
-from widget_server.middleware import BodyLimitMiddleware, LanguageMiddleware, RequestContextMiddleware
+from widget_server.middleware import (
+    BodyLimitMiddleware,
+    LanguageMiddleware,
+    RequestContextMiddleware,
+)
+from widget_server.outbox import delivery
 from widget_server.outbox import routes as outbox_routes
-from widget_server.outbox import service as outbox
-from widget_server.accounts import service as accounts
 from widget_server.runtime import Runtime, runtime
 from widget_server.settings import Settings
 
@@ -53,9 +58,12 @@ async def healthz(request: Request) -> JSONResponse:
 
 def build_tasks(state: Runtime) -> list[jobs.PeriodicTask]:
     return [
-        jobs.PeriodicTask("outbox", 2.0, lambda: outbox.deliver_due(state)),
+        jobs.PeriodicTask("outbox", 2.0, lambda: delivery.deliver_due(state)),
         jobs.PeriodicTask(
             "login-failures", 600.0, lambda: accounts.purge_old_login_failures(state.engine)
+        ),
+        jobs.PeriodicTask(
+            "idempotency-keys", 3600.0, lambda: idempotency.purge_expired(state.engine)
         ),
     ]
 

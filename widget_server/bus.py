@@ -11,7 +11,7 @@ import asyncio
 import json
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
@@ -120,7 +120,7 @@ class RedisBus:
             yield _RedisSubscription(pubsub)
         finally:
             await pubsub.unsubscribe()
-            await pubsub.aclose()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def set_presence(self, group: str, member: str, ttl: float) -> None:
         key = self._prefix + "presence:" + group
@@ -136,7 +136,8 @@ class RedisBus:
         return set(await self._redis.zrangebyscore(key, now, "+inf"))
 
     async def ping(self) -> bool:
-        return bool(await self._redis.ping())
+        answer: Awaitable[bool] = self._redis.ping()  # type: ignore[assignment]
+        return bool(await answer)
 
     async def close(self) -> None:
         await self._redis.aclose()

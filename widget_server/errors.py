@@ -24,10 +24,16 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 
+def N_(message: str) -> str:
+    """Marks a message for translation without translating it: default messages are English
+    class attributes (API responses stay English); pages translate them when they render."""
+    return message
+
+
 class VitrineError(Exception):
     status: ClassVar[int] = 500
     code: ClassVar[str] = "internal_error"
-    default_message: ClassVar[str] = "Something went wrong on our side."
+    default_message: ClassVar[str] = N_("Something went wrong on our side.")
 
     def __init__(
         self,
@@ -57,60 +63,60 @@ class VitrineError(Exception):
 class BadRequest(VitrineError):
     status = 400
     code = "bad_request"
-    default_message = "The request could not be understood."
+    default_message = N_("The request could not be understood.")
 
 
 class Unauthorized(VitrineError):
     status = 401
     code = "unauthorized"
-    default_message = "Authentication is required."
+    default_message = N_("Authentication is required.")
 
 
 class Forbidden(VitrineError):
     status = 403
     code = "forbidden"
-    default_message = "You are not allowed to do this."
+    default_message = N_("You are not allowed to do this.")
 
 
 class CsrfFailed(Forbidden):
     code = "csrf_failed"
-    default_message = "The form has expired or did not come from this site. Reload and retry."
+    default_message = N_("The form has expired or did not come from this site. Reload and retry.")
 
 
 class NotFound(VitrineError):
     status = 404
     code = "not_found"
-    default_message = "Nothing was found here."
+    default_message = N_("Nothing was found here.")
 
 
 class MethodNotAllowed(VitrineError):
     status = 405
     code = "method_not_allowed"
-    default_message = "This method is not allowed here."
+    default_message = N_("This method is not allowed here.")
 
 
 class Conflict(VitrineError):
     status = 409
     code = "conflict"
-    default_message = "This conflicts with the current state."
+    default_message = N_("This conflicts with the current state.")
 
 
 class PayloadTooLarge(VitrineError):
     status = 413
     code = "payload_too_large"
-    default_message = "The request body is too large."
+    default_message = N_("The request body is too large.")
 
 
 class InvalidRequest(VitrineError):
     status = 422
     code = "invalid_request"
-    default_message = "Some fields are not valid."
+    default_message = N_("Some fields are not valid.")
 
 
 class TooManyRequests(VitrineError):
     status = 429
     code = "rate_limited"
-    default_message = "Too many requests. Try again later."
+    default_message = N_("Too many requests. Try again later.")
 
     def __init__(self, message: str | None = None, *, retry_after: int = 60) -> None:
         super().__init__(message, headers={"Retry-After": str(retry_after)})
@@ -120,7 +126,7 @@ class TooManyRequests(VitrineError):
 class ServiceUnavailable(VitrineError):
     status = 503
     code = "unavailable"
-    default_message = "The service is not available right now."
+    default_message = N_("The service is not available right now.")
 
 
 def field_error(field: str, message: str, code: str = "invalid") -> dict[str, Any]:

@@ -8,6 +8,7 @@ the same tasks side by side and never do one piece of work twice. No broker, no 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -53,9 +54,8 @@ class JobRunner:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("background task %s failed; it runs again in %ss", task.name,
-                              task.interval)
-            try:
+                log.exception(
+                    "background task %s failed; it runs again in %ss", task.name, task.interval
+                )
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=task.interval)
-            except TimeoutError:
-                pass

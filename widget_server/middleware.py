@@ -7,9 +7,11 @@ import secrets
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from widget_server import i18n
+from widget_server.errorpages import render_error
 from widget_server.errors import PayloadTooLarge
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -55,28 +57,27 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None:
-            try:
-                too_big = int(declared) > self.limit
-            except ValueError:
-                too_big = False
-            if too_big:
-                scope.setdefault("state", {})["body_too_large"] = True
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            # Refused before routing: nobody reads a body that is declared too large.
+            response = render_error(Request(scope), self._error())
+            await response(scope, receive, send)
+            return
         received = 0
 
         async def limited_receive() -> Message:
             nonlocal received
-            if scope.get("state", {}).get("body_too_large"):
-                raise PayloadTooLarge(f"The request body must be at most {self.limit} bytes.")
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
-                    raise PayloadTooLarge(f"The request body must be at most {self.limit} bytes.")
+                    raise self._error()
             return message
 
         await self.app(scope, limited_receive, send)
+
+    def _error(self) -> PayloadTooLarge:
+        return PayloadTooLarge(f"The request body must be at most {self.limit} bytes.")
 
 
 class LanguageMiddleware:

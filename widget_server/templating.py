@@ -19,9 +19,7 @@ def build_environment() -> Environment:
     loader = ChoiceLoader(
         [
             FileSystemLoader(HERE / "templates"),
-            PrefixLoader(
-                {name: FileSystemLoader(HERE / name / "templates") for name in FEATURES}
-            ),
+            PrefixLoader({name: FileSystemLoader(HERE / name / "templates") for name in FEATURES}),
         ]
     )
     env = Environment(

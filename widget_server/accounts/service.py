@@ -7,6 +7,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypedDict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from argon2 import PasswordHasher
@@ -28,6 +29,7 @@ from widget_server.errors import (
     invalid,
 )
 from widget_server.files.service import check_avatar, save_file
+from widget_server.i18n import _, ngettext
 from widget_server.settings import LANGUAGES
 
 LOGIN_WINDOW = timedelta(minutes=15)
@@ -48,41 +50,45 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 def clean_email(value: str, field: str = "email") -> str:
     value = value.strip()
     if not _EMAIL.match(value) or len(value) > 320:
-        raise invalid(field, "Enter a valid e-mail address.")
+        raise invalid(field, _("Enter a valid e-mail address."))
     return value
 
 
 def clean_name(value: str, field: str = "name") -> str:
     value = " ".join(value.split())
     if not value:
-        raise invalid(field, "Enter a name.", "required")
+        raise invalid(field, _("Enter a name."), "required")
     if len(value) > 120:
-        raise invalid(field, "The name must be at most 120 characters.")
+        raise invalid(field, _("The name must be at most 120 characters."))
     return value
 
 
 def clean_password(value: str, field: str = "password") -> str:
     if len(value) < MIN_PASSWORD_LENGTH:
-        raise invalid(field, f"The password must be at least {MIN_PASSWORD_LENGTH} characters.")
+        message = _("The password must be at least {count} characters.")
+        raise invalid(field, message.format(count=MIN_PASSWORD_LENGTH))
     if len(value) > 1024:
-        raise invalid(field, "The password must be at most 1024 characters.")
+        raise invalid(field, _("The password must be at most 1024 characters."))
     return value
 
 
 def clean_language(value: str, field: str = "language") -> str:
     if value not in LANGUAGES:
-        raise invalid(field, f"The language must be one of: {', '.join(LANGUAGES)}.")
+        raise invalid(
+            field, _("The language must be one of: {choices}.").format(choices=", ".join(LANGUAGES))
+        )
     return value
 
 
 def clean_time_zone(value: str, field: str = "time_zone") -> str:
     value = value.strip()
+    message = _("Unknown time zone {name}; use a name like Europe/Paris.").format(name=repr(value))
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise invalid(field, f"Unknown time zone {value!r}; use a name like Europe/Paris.") from None
+        raise invalid(field, message) from None
     if value not in available_timezones() and value != "UTC":
-        raise invalid(field, f"Unknown time zone {value!r}; use a name like Europe/Paris.")
+        raise invalid(field, message)
     return value
 
 
@@ -97,17 +103,26 @@ def clean_origins(values: list[str], field: str = "allowed_origins") -> list[str
         if not pattern.match(origin):
             raise invalid(
                 field,
-                f"{raw.strip()!r} is not an origin: write it like https://www.example.com "
-                "(or https://*.example.com), without a path.",
+                _(
+                    "{value} is not an origin: write it like https://www.example.com "
+                    "(or https://*.example.com), without a path."
+                ).format(value=repr(raw.strip())),
             )
         if origin not in cleaned:
             cleaned.append(origin)
     if len(cleaned) > 50:
-        raise invalid(field, "A site can have at most 50 allowed origins.")
+        raise invalid(field, _("A site can have at most 50 allowed origins."))
     return cleaned
 
 
 # --- passwords and logins --------------------------------------------------------------------
+
+
+def use_password_hasher(hasher: PasswordHasher) -> None:
+    """Replace the hasher (the test suite uses argon2's CHEAPEST profile; production never)."""
+    global _hasher, _DUMMY_HASH
+    _hasher = hasher
+    _DUMMY_HASH = hasher.hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:
@@ -136,7 +151,11 @@ async def authenticate(engine: AsyncEngine, email: str, password: str, ip: str) 
             wait = (oldest or now) + LOGIN_WINDOW - now
             minutes = max(1, int(wait.total_seconds() // 60) + 1)
             raise TooManyRequests(
-                f"Too many failed log-in attempts. Try again in {minutes} minutes.",
+                ngettext(
+                    "Too many failed log-in attempts. Try again in {minutes} minute.",
+                    "Too many failed log-in attempts. Try again in {minutes} minutes.",
+                    minutes,
+                ).format(minutes=minutes),
                 retry_after=minutes * 60,
             )
         user = await store.user_by_email(conn, email)
@@ -147,7 +166,7 @@ async def authenticate(engine: AsyncEngine, email: str, password: str, ip: str) 
             if user.password_hash and _hasher.check_needs_rehash(user.password_hash):
                 await store.update_user(conn, user.id, password_hash=hash_password(password))
             return user
-    raise Unauthorized("Wrong e-mail or password.")
+    raise Unauthorized(_("Wrong e-mail or password."))
 
 
 async def purge_old_login_failures(engine: AsyncEngine) -> None:
@@ -183,10 +202,8 @@ async def create_user(
                 now=utcnow(),
             )
     except IntegrityError:
-        raise Conflict(
-            "An account with this e-mail already exists.",
-            details=[field_error("email", "An account with this e-mail already exists.", "taken")],
-        ) from None
+        message = _("An account with this e-mail already exists.")
+        raise Conflict(message, details=[field_error("email", message, "taken")]) from None
 
 
 async def get_user(engine: AsyncEngine, user_id: int) -> User | None:
@@ -231,9 +248,14 @@ async def create_site(
     return site
 
 
-def _site_values(
-    name: str, origins: list[str], time_zone: str, language: str
-) -> dict[str, str | list[str]]:
+class SiteFields(TypedDict):
+    name: str
+    allowed_origins: list[str]
+    time_zone: str
+    default_language: str
+
+
+def _site_values(name: str, origins: list[str], time_zone: str, language: str) -> SiteFields:
     return {
         "name": clean_name(name),
         "allowed_origins": clean_origins(origins),
@@ -281,12 +303,12 @@ async def access_to(engine: AsyncEngine, user: User, site_key: str) -> Access:
         site = await store.site_by_key(conn, site_key)
         found = await store.member(conn, site.id, user.id) if site else None
     if site is None:
-        raise NotFound("No such site.")
+        raise NotFound(_("No such site."))
     if found is not None and found.is_active:
         return Access(user=user, site=site, role=found.role)
     if user.is_staff:
         return Access(user=user, site=site, role="owner")
-    raise NotFound("No such site.")
+    raise NotFound(_("No such site."))
 
 
 # --- operators (members of a site) -----------------------------------------------------------
@@ -294,15 +316,15 @@ async def access_to(engine: AsyncEngine, user: User, site_key: str) -> Access:
 
 def _require_admin(access: Access) -> None:
     if not access.is_admin:
-        raise Forbidden("Only the site's owner or an admin can do this.")
+        raise Forbidden(_("Only the site's owner or an admin can do this."))
 
 
 def _check_role_change(access: Access, role: Role) -> None:
     _require_admin(access)
     if role == "owner":
-        raise Forbidden("A site has one owner; the owner role cannot be given.")
+        raise Forbidden(_("A site has one owner; the owner role cannot be given."))
     if role == "admin" and not access.is_owner:
-        raise Forbidden("Only the site's owner can make someone an admin.")
+        raise Forbidden(_("Only the site's owner can make someone an admin."))
 
 
 @dataclass(frozen=True)
@@ -322,7 +344,7 @@ async def member(access: Access, engine: AsyncEngine, user_id: int) -> Member:
     async with engine.connect() as conn:
         found = await store.member(conn, access.site.id, user_id)
     if found is None:
-        raise NotFound("No such operator on this site.")
+        raise NotFound(_("No such operator on this site."))
     return found
 
 
@@ -355,12 +377,16 @@ async def add_operator(
     """
     _check_role_change(access, role)
     email = clean_email(email)
+    # Check every field before answering, so the form can show all its errors at once.
     errors: list[InvalidRequest] = []
-    for check in (lambda: clean_name(name), lambda: clean_password(password)):
-        try:
-            check()
-        except InvalidRequest as exc:
-            errors.append(exc)
+    try:
+        clean_name(name)
+    except InvalidRequest as exc:
+        errors.append(exc)
+    try:
+        clean_password(password)
+    except InvalidRequest as exc:
+        errors.append(exc)
     if avatar is not None:
         try:
             check_avatar(avatar.data, avatar.filename)
@@ -377,8 +403,8 @@ async def add_operator(
         if existing is not None:
             if await store.member(conn, access.site.id, existing.id) is not None:
                 raise Conflict(
-                    "This person already works on this site.",
-                    details=[field_error("email", "Already a member of this site.", "taken")],
+                    _("This person already works on this site."),
+                    details=[field_error("email", _("Already a member of this site."), "taken")],
                 )
             user, created = existing, False
         else:
@@ -415,14 +441,14 @@ async def edit_operator(
     target = await member(access, engine, user_id)
     if target.role == "owner":
         if not (access.is_owner and access.user.id == user_id) and not access.user.is_staff:
-            raise Forbidden("Only the owner can edit the owner's profile.")
+            raise Forbidden(_("Only the owner can edit the owner's profile."))
         if role != "owner":
-            raise Forbidden("The owner's role cannot be changed.")
+            raise Forbidden(_("The owner's role cannot be changed."))
     elif role != target.role or target.role == "admin":
         # Promoting to admin, or changing an admin in any way, is the owner's decision.
         _check_role_change(access, role)
         if target.role == "admin" and not access.is_owner:
-            raise Forbidden("Only the site's owner can change an admin.")
+            raise Forbidden(_("Only the site's owner can change an admin."))
     name = clean_name(name)
     password_hash = hash_password(clean_password(password)) if password else None
     async with engine.begin() as conn:
@@ -446,9 +472,9 @@ async def set_operator_active(
 ) -> None:
     target = await member(access, engine, user_id)
     if target.role == "owner":
-        raise Forbidden("The site's owner cannot be deactivated.")
+        raise Forbidden(_("The site's owner cannot be deactivated."))
     if target.role == "admin" and not access.is_owner:
-        raise Forbidden("Only the site's owner can deactivate an admin.")
+        raise Forbidden(_("Only the site's owner can deactivate an admin."))
     async with engine.begin() as conn:
         await store.update_membership(conn, access.site.id, user_id, is_active=active)
 
@@ -489,19 +515,25 @@ async def revoke_api_key(access: Access, engine: AsyncEngine, key_id: int) -> No
     _require_admin(access)
     async with engine.begin() as conn:
         if not await store.revoke_api_key(conn, access.site.id, key_id, utcnow()):
-            raise NotFound("No such live API key on this site.")
+            raise NotFound(_("No such live API key on this site."))
 
 
 async def authenticate_api_key(engine: AsyncEngine, secret: str) -> tuple[ApiKey, Site]:
     if not secret.startswith(API_KEY_PREFIX):
-        raise Unauthorized("This is not a Vitrine secret key.")
+        raise Unauthorized(_("This is not a Vitrine secret key."))
     now = utcnow()
     async with engine.connect() as conn:
         key = await store.live_api_key_by_hash(conn, _hash_api_key(secret))
         site = await store.site_by_id(conn, key.site_id) if key else None
     if key is None or site is None:
-        raise Unauthorized("The secret key is unknown or has been revoked.")
+        raise Unauthorized(_("The secret key is unknown or has been revoked."))
     if key.last_used_at is None or key.last_used_at < now - _API_KEY_TOUCH_INTERVAL:
         async with engine.begin() as conn:
             await store.touch_api_key(conn, key.id, now, now - _API_KEY_TOUCH_INTERVAL)
     return key, site
+
+
+async def site_key_on(conn: AsyncConnection, site_id: int) -> str | None:
+    """The public key of a site, read on the caller's connection (inside its transaction)."""
+    site = await store.site_by_id(conn, site_id)
+    return site.key if site else None

@@ -5,11 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import CursorResult, Row, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from widget_server.accounts.models import ApiKey, Member, Role, Site, User
 from widget_server.accounts.tables import api_keys, login_failures, memberships, sites, users
+
+
+def _new_id(result: CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def _user(row: Row[Any]) -> User:
@@ -77,7 +83,7 @@ async def insert_user(
             created_at=now,
         )
     )
-    user = await user_by_id(conn, result.inserted_primary_key[0])
+    user = await user_by_id(conn, _new_id(result))
     assert user is not None
     return user
 
@@ -100,9 +106,7 @@ async def update_user(conn: AsyncConnection, user_id: int, **values: Any) -> Non
 
 async def bump_session_epoch(conn: AsyncConnection, user_id: int) -> None:
     await conn.execute(
-        update(users)
-        .where(users.c.id == user_id)
-        .values(session_epoch=users.c.session_epoch + 1)
+        update(users).where(users.c.id == user_id).values(session_epoch=users.c.session_epoch + 1)
     )
 
 
@@ -129,7 +133,7 @@ async def insert_site(
             created_at=now,
         )
     )
-    site = await site_by_id(conn, result.inserted_primary_key[0])
+    site = await site_by_id(conn, _new_id(result))
     assert site is not None
     return site
 
@@ -233,9 +237,7 @@ async def insert_api_key(
             created_at=now,
         )
     )
-    row = (
-        await conn.execute(select(api_keys).where(api_keys.c.id == result.inserted_primary_key[0]))
-    ).one()
+    row = (await conn.execute(select(api_keys).where(api_keys.c.id == _new_id(result)))).one()
     return _api_key(row)
 
 
@@ -254,9 +256,7 @@ async def live_api_key_by_hash(conn: AsyncConnection, key_hash: str) -> ApiKey |
     return _api_key(row) if row else None
 
 
-async def revoke_api_key(
-    conn: AsyncConnection, site_id: int, key_id: int, now: datetime
-) -> bool:
+async def revoke_api_key(conn: AsyncConnection, site_id: int, key_id: int, now: datetime) -> bool:
     result = await conn.execute(
         update(api_keys)
         .where(
@@ -286,12 +286,8 @@ async def touch_api_key(
 # --- login failures --------------------------------------------------------------------------
 
 
-async def record_login_failure(
-    conn: AsyncConnection, email: str, ip: str, now: datetime
-) -> None:
-    await conn.execute(
-        insert(login_failures).values(email_key=email.lower(), ip=ip, failed_at=now)
-    )
+async def record_login_failure(conn: AsyncConnection, email: str, ip: str, now: datetime) -> None:
+    await conn.execute(insert(login_failures).values(email_key=email.lower(), ip=ip, failed_at=now))
 
 
 async def login_failures_since(
@@ -311,7 +307,7 @@ async def oldest_login_failure_since(
         login_failures.c.failed_at >= since,
         (login_failures.c.email_key == email.lower()) | (login_failures.c.ip == ip),
     )
-    value = await conn.scalar(query)
+    value: datetime | None = await conn.scalar(query)
     return value
 
 

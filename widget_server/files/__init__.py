@@ -1,1 +1,1 @@
-"""Uploaded files (avatars now; attachments later), kept in the database so every process sees them."""
+"""Uploaded files (avatars now, attachments later), kept in the database for every process."""

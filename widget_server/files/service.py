@@ -15,6 +15,7 @@ from widget_server.db.metadata import utcnow
 from widget_server.errors import InvalidRequest, NotFound, field_error
 from widget_server.files import store
 from widget_server.files.store import StoredFile
+from widget_server.i18n import _
 
 AVATAR_MIN_PX = 200
 AVATAR_MAX_PX = 1500
@@ -30,7 +31,8 @@ def check_avatar(data: bytes, filename: str, field: str = "avatar") -> str:
     problems: list[tuple[str, str]] = []
     suffix = PurePath(filename).suffix.lower()
     if len(data) > AVATAR_MAX_BYTES:
-        problems.append(("too_large", f"The avatar must be at most {AVATAR_MAX_BYTES // 2**20} MB."))
+        message = _("The avatar must be at most {megabytes} MB.")
+        problems.append(("too_large", message.format(megabytes=AVATAR_MAX_BYTES // 2**20)))
         raise _avatar_error(field, problems)
     try:
         with warnings.catch_warnings():
@@ -39,34 +41,34 @@ def check_avatar(data: bytes, filename: str, field: str = "avatar") -> str:
             image_format = image.format or ""
             width, height = image.size
     except (UnidentifiedImageError, Image.DecompressionBombWarning, OSError, ValueError):
-        problems.append(("format", "The avatar must be a PNG or JPEG image; this file is not an image."))
+        message = _("The avatar must be a PNG or JPEG image; this file is not an image.")
+        problems.append(("format", message))
         raise _avatar_error(field, problems) from None
     if image_format not in _AVATAR_FORMATS:
-        problems.append(
-            ("format", f"The avatar must be a PNG or JPEG image, not {image_format or 'unknown'}.")
-        )
+        message = _("The avatar must be a PNG or JPEG image, not {format}.")
+        problems.append(("format", message.format(format=image_format or _("unknown"))))
     else:
         content_type, suffixes = _AVATAR_FORMATS[image_format]
         if suffix not in suffixes:
-            problems.append(
-                (
-                    "name_mismatch",
-                    f"The file is a {image_format} image but its name ends in "
-                    f"'{suffix or '(nothing)'}'; name it {' or '.join(sorted(suffixes))}.",
-                )
+            message = _(
+                "The file is a {format} image but its name ends in '{suffix}'; name it {names}."
+            ).format(
+                format=image_format,
+                suffix=suffix or _("(nothing)"),
+                names=_(" or ").join(sorted(suffixes)),
             )
+            problems.append(("name_mismatch", message))
     if width != height:
-        problems.append(("not_square", f"The avatar must be square; this one is {width}×{height} px."))
+        message = _("The avatar must be square; this one is {width}×{height} px.")
+        problems.append(("not_square", message.format(width=width, height=height)))
     if min(width, height) < AVATAR_MIN_PX:
+        message = _("The avatar must be at least {min}×{min} px; this one is {width}×{height} px.")
         problems.append(
-            ("too_small", f"The avatar must be at least {AVATAR_MIN_PX}×{AVATAR_MIN_PX} px; "
-             f"this one is {width}×{height} px.")
+            ("too_small", message.format(min=AVATAR_MIN_PX, width=width, height=height))
         )
     if max(width, height) > AVATAR_MAX_PX:
-        problems.append(
-            ("too_big", f"The avatar must be at most {AVATAR_MAX_PX}×{AVATAR_MAX_PX} px; "
-             f"this one is {width}×{height} px.")
-        )
+        message = _("The avatar must be at most {max}×{max} px; this one is {width}×{height} px.")
+        problems.append(("too_big", message.format(max=AVATAR_MAX_PX, width=width, height=height)))
     if problems:
         raise _avatar_error(field, problems)
     return _AVATAR_FORMATS[image_format][0]
@@ -74,7 +76,7 @@ def check_avatar(data: bytes, filename: str, field: str = "avatar") -> str:
 
 def _avatar_error(field: str, problems: list[tuple[str, str]]) -> InvalidRequest:
     details = [field_error(field, message, code) for code, message in problems]
-    return InvalidRequest(" ".join(message for _, message in problems), details=details)
+    return InvalidRequest(" ".join(message for _code, message in problems), details=details)
 
 
 async def save_file(
@@ -105,5 +107,5 @@ async def load_file(engine: AsyncEngine, file_id: str) -> StoredFile:
     async with engine.connect() as conn:
         found = await store.file_by_id(conn, file_id)
     if found is None:
-        raise NotFound("No such file.")
+        raise NotFound(_("No such file."))
     return found

@@ -40,9 +40,7 @@ outbox = Table(
     Column("kind", String(16), nullable=False),
     Column("topic", String(255), nullable=False),
     Column("target", String(2048), nullable=False),
-    Column(
-        "endpoint_id", Integer, ForeignKey("webhook_endpoints.id", ondelete="SET NULL")
-    ),
+    Column("endpoint_id", Integer, ForeignKey("webhook_endpoints.id", ondelete="SET NULL")),
     Column("payload", JSON, nullable=False),
     Column("state", String(16), nullable=False, default="pending"),
     Column("attempts", Integer, nullable=False, default=0),

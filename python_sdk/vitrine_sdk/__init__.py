@@ -1,0 +1,52 @@
+"""Python SDK for the Vitrine REST API: ``Client``, ``AsyncClient`` and ``webhooks.verify``."""
+
+from . import webhooks
+from ._client import AsyncClient, Client
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+    VitrineError,
+    WebhookVerificationError,
+)
+from ._models import Site, WebhookEndpoint
+from ._version import __version__
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "Client",
+    "ConflictError",
+    "InternalServerError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "Site",
+    "UnprocessableEntityError",
+    "VitrineError",
+    "WebhookEndpoint",
+    "WebhookVerificationError",
+    "__version__",
+    "webhooks",
+]
+
+# Report public names as living here, not in the private modules they are defined in.
+for _name in __all__:
+    _member = globals()[_name]
+    if isinstance(_member, type):
+        _member.__module__ = __name__
+del _name, _member
