@@ -18,6 +18,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -284,8 +285,9 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
 
 
 def seed(server: LiveServer, make: Callable[[Runtime], Awaitable[T]]) -> T:
-    """Prepare data for a live server from the test's thread, through the real services, on
-    an engine of its own (the server's engine belongs to the server's event loop)."""
+    """Prepare data for a live server through the real services, on an engine of its own (the
+    server's engine belongs to the server's event loop). Runs in a worker thread, so it works
+    beside sync Playwright, which keeps an event loop running on the test's thread."""
 
     async def go() -> T:
         engine = create_engine(server.settings.database_url)
@@ -294,7 +296,8 @@ def seed(server: LiveServer, make: Callable[[Runtime], Awaitable[T]]) -> T:
         finally:
             await engine.dispose()
 
-    return asyncio.run(go())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, go()).result()
 
 
 @pytest.fixture(scope="module")

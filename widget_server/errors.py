@@ -23,11 +23,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-
-def N_(message: str) -> str:
-    """Marks a message for translation without translating it: default messages are English
-    class attributes (API responses stay English); pages translate them when they render."""
-    return message
+from widget_server.i18n import N_
 
 
 class VitrineError(Exception):

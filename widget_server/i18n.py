@@ -51,6 +51,12 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 _ = gettext
 
 
+def N_(message: str) -> str:
+    """Marks a message for extraction without translating it now: the errors' default messages
+    are English class attributes (the API answers in English); pages translate them on render."""
+    return message
+
+
 @contextmanager
 def language(code: str) -> Iterator[None]:
     token = current_language.set(code if code in LANGUAGES else "en")

@@ -64,3 +64,38 @@ def test_sync_client_against_a_live_server(live_server: LiveServer) -> None:
         pytest.raises(vitrine_sdk.AuthenticationError),
     ):
         client.site.get()
+
+
+async def test_webhook_endpoints_round_trip(app: Starlette, state: Runtime, team: SiteTeam) -> None:
+    _, secret = await accounts.create_api_key(team.access(), state.engine, "sdk")
+    async with async_client(app, secret) as client:
+        created = await client.webhook_endpoints.create(
+            "https://hooks.example.com/vitrine", event_types=["ping"], description="CRM"
+        )
+        assert created.secret and created.secret.startswith("whsec_")
+        listed = await client.webhook_endpoints.list()
+        assert [e.id for e in listed] == [created.id]
+        assert listed[0].secret is None  # shown once, at creation
+        fetched = await client.webhook_endpoints.get(created.id)
+        assert (fetched.url, fetched.event_types, fetched.description) == (
+            "https://hooks.example.com/vitrine",
+            ["ping"],
+            "CRM",
+        )
+        await client.webhook_endpoints.delete(created.id)
+        with pytest.raises(vitrine_sdk.NotFoundError):
+            await client.webhook_endpoints.get(created.id)
+        with pytest.raises(vitrine_sdk.UnprocessableEntityError) as caught:
+            await client.webhook_endpoints.create("ftp://nope", event_types=["no.such.event"])
+        assert {d["field"] for d in caught.value.details} >= {"url"}
+
+
+async def test_a_repeated_create_with_one_idempotency_key_makes_one_endpoint(
+    app: Starlette, state: Runtime, team: SiteTeam
+) -> None:
+    _, secret = await accounts.create_api_key(team.access(), state.engine, "sdk")
+    async with async_client(app, secret) as client:
+        first = await client.webhook_endpoints.create("https://a.example.com", idempotency_key="k1")
+        again = await client.webhook_endpoints.create("https://a.example.com", idempotency_key="k1")
+        assert again.id == first.id
+        assert len(await client.webhook_endpoints.list()) == 1

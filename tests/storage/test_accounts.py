@@ -337,3 +337,38 @@ async def test_times_come_back_aware_in_utc(state: Runtime, team: SiteTeam) -> N
     site = await accounts.site_by_key(state.engine, team.site.key)
     assert site is not None and site.created_at.tzinfo is not None
     assert abs((utcnow() - site.created_at).total_seconds()) < 60
+
+
+async def test_a_bad_email_is_reported_with_the_other_errors(
+    state: Runtime, team: SiteTeam
+) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        await accounts.add_operator(
+            team.access(), state.engine, email="not-an-email", name="",
+            password="short", role="operator", avatar=None,
+        )
+    assert {d["field"] for d in caught.value.details} == {"email", "name", "password"}
+
+
+async def test_an_existing_account_is_added_without_a_password(
+    state: Runtime, team: SiteTeam
+) -> None:
+    other = await create_team(state, prefix="b-")
+    member, created = await accounts.add_operator(
+        other.access(), state.engine, email=team.admin.email, name="",
+        password="", role="operator", avatar=None,
+    )
+    assert not created and member.user.id == team.admin.id
+
+
+async def test_only_staff_and_owners_create_sites_from_the_console(
+    state: Runtime, team: SiteTeam
+) -> None:
+    with pytest.raises(Forbidden):
+        await accounts.create_site_as(
+            state.engine, team.operator, name="Mine", time_zone="UTC", default_language="en"
+        )
+    site = await accounts.create_site_as(
+        state.engine, team.owner, name="Second shop", time_zone="UTC", default_language="fr"
+    )
+    assert (await accounts.access_to(state.engine, team.owner, site.key)).is_owner

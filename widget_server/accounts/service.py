@@ -255,6 +255,25 @@ class SiteFields(TypedDict):
     default_language: str
 
 
+def may_create_sites(user: User, sites: list[tuple[Site, Role]]) -> bool:
+    """Instance staff, and people who already own a site, may create more sites.
+
+    (``vitrine create-site`` on the server is how the first owner gets a site.)
+    """
+    return user.is_staff or any(role == "owner" for _site, role in sites)
+
+
+async def create_site_as(
+    engine: AsyncEngine, user: User, *, name: str, time_zone: str, default_language: str
+) -> Site:
+    """A site created from the console by ``user``, who becomes its owner."""
+    if not may_create_sites(user, await sites_for(engine, user)):
+        raise Forbidden(_("Only instance staff and site owners can create sites."))
+    return await create_site(
+        engine, name=name, owner=user, time_zone=time_zone, default_language=default_language
+    )
+
+
 def _site_values(name: str, origins: list[str], time_zone: str, language: str) -> SiteFields:
     return {
         "name": clean_name(name),
@@ -376,9 +395,13 @@ async def add_operator(
     its own.
     """
     _check_role_change(access, role)
-    email = clean_email(email)
     # Check every field before answering, so the form can show all its errors at once.
     errors: list[InvalidRequest] = []
+    try:
+        email = clean_email(email)
+    except InvalidRequest as exc:
+        errors.append(exc)
+    email_ok = not errors
     try:
         clean_name(name)
     except InvalidRequest as exc:
@@ -394,7 +417,8 @@ async def add_operator(
             errors.append(exc)
     now = utcnow()
     async with engine.begin() as conn:
-        existing = await store.user_by_email(conn, email)
+        # An existing account keeps its own name and password: only new accounts need them.
+        existing = await store.user_by_email(conn, email) if email_ok else None
         if existing is None and errors:
             raise InvalidRequest(
                 " ".join(e.message for e in errors),

@@ -66,7 +66,8 @@ async def require_user(request: Request) -> User:
 async def site_access(request: Request) -> Access:
     """The user's access to the site named by the ``site_key`` path parameter."""
     user = await require_user(request)
-    access = await accounts.access_to(runtime(request).engine, user, request.path_params["site_key"])
+    site_key = request.path_params["site_key"]
+    access = await accounts.access_to(runtime(request).engine, user, site_key)
     request.session["site"] = access.site.key
     request.state.access = access
     return access
@@ -112,6 +113,7 @@ async def render(
     page: dict[str, Any] = {
         "user": user,
         "sites": sites,
+        "may_create_sites": user is not None and accounts.may_create_sites(user, sites),
         "access": getattr(request.state, "access", None),
         "csrf_token": csrf_token(request),
         "flashes": request.session.pop("flashes", []),

@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-routes: list[BaseRoute] = []
+from widget_server.console import api_keys, auth, operators, sites
+
+routes: list[BaseRoute] = [*auth.routes, *sites.routes, *operators.routes, *api_keys.routes]

@@ -48,7 +48,7 @@ def check_avatar(data: bytes, filename: str, field: str = "avatar") -> str:
         message = _("The avatar must be a PNG or JPEG image, not {format}.")
         problems.append(("format", message.format(format=image_format or _("unknown"))))
     else:
-        content_type, suffixes = _AVATAR_FORMATS[image_format]
+        suffixes = _AVATAR_FORMATS[image_format][1]
         if suffix not in suffixes:
             message = _(
                 "The file is a {format} image but its name ends in '{suffix}'; name it {names}."
