@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 log = logging.getLogger(__name__)
 
 LANGUAGES = ("en", "fr", "ru")
+_SITE_KEY = re.compile(r"^[a-z0-9]{6,64}$")
 
 
 class SettingsError(ValueError):
@@ -51,6 +53,7 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     data_dir: Path = field(default_factory=lambda: Path("var"))
     landing_dir: Path | None = None
+    landing_site: str | None = None  # the site whose snippet the landing pages carry
 
     @property
     def secure_cookies(self) -> bool:
@@ -92,29 +95,42 @@ class Settings:
         landing_dir = Path(landing) if landing else None
         if landing_dir is not None and not landing_dir.is_dir():
             raise SettingsError(f"VITRINE_LANDING_DIR is not a directory: {landing!r}")
+        landing_site = get("VITRINE_LANDING_SITE")
+        if landing_site is not None and not _SITE_KEY.match(landing_site):
+            raise SettingsError(
+                "VITRINE_LANDING_SITE must be a site key such as k3x9mz2qpw7a, "
+                f"not {landing_site!r}"
+            )
+        smtp = parse_smtp_url(get("VITRINE_SMTP_URL"))
+        auto_migrate = _flag(get("VITRINE_AUTO_MIGRATE"), "VITRINE_AUTO_MIGRATE", True)
+        run_jobs = _flag(get("VITRINE_RUN_JOBS"), "VITRINE_RUN_JOBS", True)
+        max_body_bytes = _integer(
+            get("VITRINE_MAX_BODY_BYTES"),
+            "VITRINE_MAX_BODY_BYTES",
+            10 * 1024 * 1024,
+            low=1024,
+            high=1024**3,
+        )
+        # Last, so a bad value elsewhere stops start-up before a key file is written.
+        secret_key = _secret_key(get("VITRINE_SECRET_KEY"), mode, data_dir)
         return cls(
             database_url=database_url,
-            secret_key=_secret_key(get("VITRINE_SECRET_KEY"), mode, data_dir),
+            secret_key=secret_key,
             base_url=base_url,
             host=host,
             port=port,
             env=mode,
             redis_url=redis_url,
-            smtp=parse_smtp_url(get("VITRINE_SMTP_URL")),
+            smtp=smtp,
             mail_from=get("VITRINE_MAIL_FROM") or "Vitrine <no-reply@localhost>",
             stripe_secret_key=get("STRIPE_SECRET_KEY"),
             stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET"),
-            auto_migrate=_flag(get("VITRINE_AUTO_MIGRATE"), "VITRINE_AUTO_MIGRATE", True),
-            run_jobs=_flag(get("VITRINE_RUN_JOBS"), "VITRINE_RUN_JOBS", True),
-            max_body_bytes=_integer(
-                get("VITRINE_MAX_BODY_BYTES"),
-                "VITRINE_MAX_BODY_BYTES",
-                10 * 1024 * 1024,
-                low=1024,
-                high=1024**3,
-            ),
+            auto_migrate=auto_migrate,
+            run_jobs=run_jobs,
+            max_body_bytes=max_body_bytes,
             data_dir=data_dir,
             landing_dir=landing_dir,
+            landing_site=landing_site,
         )
 
 

@@ -211,6 +211,11 @@ async def get_user(engine: AsyncEngine, user_id: int) -> User | None:
         return await store.user_by_id(conn, user_id)
 
 
+async def user_by_email(engine: AsyncEngine, email: str) -> User | None:
+    async with engine.connect() as conn:
+        return await store.user_by_email(conn, email.strip())
+
+
 async def set_password(engine: AsyncEngine, user_id: int, password: str) -> None:
     """Change the password and end every other session of the user."""
     password_hash = hash_password(clean_password(password))
