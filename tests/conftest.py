@@ -29,6 +29,7 @@ import uvicorn
 from argon2 import PasswordHasher, profiles
 from starlette.applications import Starlette
 
+from widget_server.accounts import operators
 from widget_server.accounts import service as accounts
 from widget_server.accounts.models import Access, Site, User
 from widget_server.app import create_app
@@ -193,7 +194,7 @@ async def create_team(state: Runtime, prefix: str = "") -> SiteTeam:
         time_zone="Europe/Paris",
     )
     as_owner = Access(user=owner, site=site, role="owner")
-    admin, _ = await accounts.add_operator(
+    admin, _ = await operators.add_operator(
         as_owner,
         engine,
         email=f"{prefix}admin@example.com",
@@ -202,7 +203,7 @@ async def create_team(state: Runtime, prefix: str = "") -> SiteTeam:
         role="admin",
         avatar=None,
     )
-    operator, _ = await accounts.add_operator(
+    operator, _ = await operators.add_operator(
         as_owner,
         engine,
         email=f"{prefix}operator@example.com",

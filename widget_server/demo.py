@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from widget_server.accounts import operators
 from widget_server.accounts import service as accounts
 from widget_server.accounts.models import Access, Role, Site
 from widget_server.errors import Conflict
@@ -86,7 +87,7 @@ async def seed(engine: AsyncEngine, settings: Settings) -> Site:
 
 async def _ensure_member(access: Access, engine: AsyncEngine, login: DemoLogin) -> None:
     try:
-        _, created = await accounts.add_operator(
+        _, created = await operators.add_operator(
             access, engine, email=login.email, name=login.name, password=login.password,
             role=login.role, avatar=None,
         )
@@ -94,15 +95,15 @@ async def _ensure_member(access: Access, engine: AsyncEngine, login: DemoLogin) 
         created = False
     if created:
         return
-    everyone = await accounts.members(access, engine)
+    everyone = await operators.members(access, engine)
     member = next(m for m in everyone if m.user.email.lower() == login.email)
     if member.role != login.role:
-        await accounts.edit_operator(
+        await operators.edit_operator(
             access, engine, member.user.id, name=member.user.name, role=login.role,
             avatar=None, password=None,
         )
     if not member.is_active:
-        await accounts.set_operator_active(access, engine, member.user.id, True)
+        await operators.set_operator_active(access, engine, member.user.id, True)
     await accounts.set_password(engine, member.user.id, login.password)
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from tests.cli.conftest import Server, cli_env, running
 from tests.conftest import free_port, make_settings
+from widget_server.accounts import operators
 from widget_server.accounts import service as accounts
 from widget_server.db import migrate
 from widget_server.db.engine import create_engine
@@ -44,7 +45,7 @@ async def test_seeding_twice_keeps_one_site_and_resets_the_passwords(tmp_path: P
         assert {"http://127.0.0.1:8000", "http://localhost:8000", "http://127.0.0.1:8123",
                 "http://localhost:8123"} <= set(second.allowed_origins)
         access = await accounts.access_to(engine, owner, second.key)
-        roles = {m.user.email: m.role for m in await accounts.members(access, engine)}
+        roles = {m.user.email: m.role for m in await operators.members(access, engine)}
         assert roles == {login.email: login.role for login in LOGINS}
         for login in LOGINS:
             user = await accounts.authenticate(engine, login.email, login.password, "127.0.0.1")

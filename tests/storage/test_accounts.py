@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import PASSWORD, SiteTeam, create_team
+from widget_server.accounts import operators, store
 from widget_server.accounts import service as accounts
-from widget_server.accounts import store
 from widget_server.accounts.models import Access
 from widget_server.db.metadata import utcnow
 from widget_server.errors import (
@@ -106,7 +106,7 @@ async def test_success_clears_the_account_counter(state: Runtime, team: SiteTeam
 
 async def test_only_the_owner_creates_admins(state: Runtime, team: SiteTeam) -> None:
     with pytest.raises(Forbidden, match="owner"):
-        await accounts.add_operator(
+        await operators.add_operator(
             team.access("admin"),
             state.engine,
             email="new-admin@example.com",
@@ -115,7 +115,7 @@ async def test_only_the_owner_creates_admins(state: Runtime, team: SiteTeam) -> 
             role="admin",
             avatar=None,
         )
-    added, created = await accounts.add_operator(
+    added, created = await operators.add_operator(
         team.access("owner"),
         state.engine,
         email="new-admin@example.com",
@@ -130,7 +130,7 @@ async def test_only_the_owner_creates_admins(state: Runtime, team: SiteTeam) -> 
 async def test_admin_adds_operators_and_operators_add_nobody(
     state: Runtime, team: SiteTeam
 ) -> None:
-    added, _ = await accounts.add_operator(
+    added, _ = await operators.add_operator(
         team.access("admin"),
         state.engine,
         email="op2@example.com",
@@ -141,7 +141,7 @@ async def test_admin_adds_operators_and_operators_add_nobody(
     )
     assert added.role == "operator" and added.is_active
     with pytest.raises(Forbidden):
-        await accounts.add_operator(
+        await operators.add_operator(
             team.access("operator"),
             state.engine,
             email="op3@example.com",
@@ -154,7 +154,7 @@ async def test_admin_adds_operators_and_operators_add_nobody(
 
 async def test_admin_cannot_promote_or_change_admins(state: Runtime, team: SiteTeam) -> None:
     with pytest.raises(Forbidden):
-        await accounts.edit_operator(
+        await operators.edit_operator(
             team.access("admin"),
             state.engine,
             team.operator.id,
@@ -164,8 +164,10 @@ async def test_admin_cannot_promote_or_change_admins(state: Runtime, team: SiteT
             password=None,
         )
     with pytest.raises(Forbidden):
-        await accounts.set_operator_active(team.access("admin"), state.engine, team.admin.id, False)
-    promoted = await accounts.edit_operator(
+        await operators.set_operator_active(
+            team.access("admin"), state.engine, team.admin.id, False
+        )
+    promoted = await operators.edit_operator(
         team.access("owner"),
         state.engine,
         team.operator.id,
@@ -179,12 +181,14 @@ async def test_admin_cannot_promote_or_change_admins(state: Runtime, team: SiteT
 
 async def test_owner_cannot_be_deactivated(state: Runtime, team: SiteTeam) -> None:
     with pytest.raises(Forbidden):
-        await accounts.set_operator_active(team.access("owner"), state.engine, team.owner.id, False)
+        await operators.set_operator_active(
+            team.access("owner"), state.engine, team.owner.id, False
+        )
 
 
 async def test_deactivated_operator_loses_the_site(state: Runtime, team: SiteTeam) -> None:
     assert (await accounts.access_to(state.engine, team.operator, team.site.key)).role == "operator"
-    await accounts.set_operator_active(team.access("admin"), state.engine, team.operator.id, False)
+    await operators.set_operator_active(team.access("admin"), state.engine, team.operator.id, False)
     with pytest.raises(NotFound):
         await accounts.access_to(state.engine, team.operator, team.site.key)
     assert await accounts.sites_for(state.engine, team.operator) == []
@@ -194,7 +198,7 @@ async def test_existing_account_is_added_without_touching_its_password(
     state: Runtime, team: SiteTeam
 ) -> None:
     other = await create_team(state, prefix="b-")
-    member, created = await accounts.add_operator(
+    member, created = await operators.add_operator(
         other.access("owner"),
         state.engine,
         email=team.operator.email.upper(),
@@ -207,7 +211,7 @@ async def test_existing_account_is_added_without_touching_its_password(
     assert member.user.name == "Oscar Operator"
     assert await accounts.authenticate(state.engine, team.operator.email, PASSWORD, "192.0.2.3")
     with pytest.raises(Conflict):
-        await accounts.add_operator(
+        await operators.add_operator(
             other.access("owner"),
             state.engine,
             email=team.operator.email,
@@ -220,7 +224,7 @@ async def test_existing_account_is_added_without_touching_its_password(
 
 async def test_new_operator_errors_are_reported_together(state: Runtime, team: SiteTeam) -> None:
     with pytest.raises(InvalidRequest) as caught:
-        await accounts.add_operator(
+        await operators.add_operator(
             team.access(),
             state.engine,
             email="fresh@example.com",
@@ -343,9 +347,14 @@ async def test_a_bad_email_is_reported_with_the_other_errors(
     state: Runtime, team: SiteTeam
 ) -> None:
     with pytest.raises(InvalidRequest) as caught:
-        await accounts.add_operator(
-            team.access(), state.engine, email="not-an-email", name="",
-            password="short", role="operator", avatar=None,
+        await operators.add_operator(
+            team.access(),
+            state.engine,
+            email="not-an-email",
+            name="",
+            password="short",
+            role="operator",
+            avatar=None,
         )
     assert {d["field"] for d in caught.value.details} == {"email", "name", "password"}
 
@@ -354,9 +363,14 @@ async def test_an_existing_account_is_added_without_a_password(
     state: Runtime, team: SiteTeam
 ) -> None:
     other = await create_team(state, prefix="b-")
-    member, created = await accounts.add_operator(
-        other.access(), state.engine, email=team.admin.email, name="",
-        password="", role="operator", avatar=None,
+    member, created = await operators.add_operator(
+        other.access(),
+        state.engine,
+        email=team.admin.email,
+        name="",
+        password="",
+        role="operator",
+        avatar=None,
     )
     assert not created and member.user.id == team.admin.id
 

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from widget_server.accounts import service as accounts
+from widget_server.accounts import validation
 from widget_server.accounts.models import Access
 from widget_server.console.context import (
     checked_form,
@@ -91,7 +92,7 @@ async def logout(request: Request) -> Response:
 
 async def choose_language(request: Request) -> Response:
     form = await checked_form(request)
-    language = accounts.clean_language(str(form.get("language", "")))
+    language = validation.clean_language(str(form.get("language", "")))
     request.session["lang"] = language
     user = await current_user(request)
     if user is not None:

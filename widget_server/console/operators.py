@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from widget_server.accounts import operators
 from widget_server.accounts import service as accounts
 from widget_server.accounts.models import Access, Member, Role
 from widget_server.console.auth import admin_access
@@ -41,7 +42,7 @@ def actions(access: Access, member: Member) -> Actions:
     return Actions(edit=allowed, toggle=allowed)
 
 
-async def read_avatar(form: FormData) -> accounts.Avatar | None:
+async def read_avatar(form: FormData) -> operators.Avatar | None:
     """The uploaded avatar; None when the file input was left empty."""
     upload = form.get("avatar")
     if not isinstance(upload, UploadFile):
@@ -50,7 +51,7 @@ async def read_avatar(form: FormData) -> accounts.Avatar | None:
     await upload.close()
     if not data and not upload.filename:
         return None
-    return accounts.Avatar(data, upload.filename or "")
+    return operators.Avatar(data, upload.filename or "")
 
 
 def _list_url(access: Access) -> str:
@@ -70,7 +71,7 @@ def _form_context(access: Access, values: dict[str, Any], **more: Any) -> dict[s
 
 async def operators_page(request: Request) -> Response:
     access = await admin_access(request)
-    members = await accounts.members(access, runtime(request).engine)
+    members = await operators.members(access, runtime(request).engine)
     context = {"active_tab": "operators", "members": members, "actions": actions}
     return await render(request, "console/operators.html", context)
 
@@ -91,7 +92,7 @@ async def add_operator(request: Request) -> Response:
     }
     role: Role = "admin" if values["admin"] else "operator"
     try:
-        added, created = await accounts.add_operator(
+        added, created = await operators.add_operator(
             access,
             runtime(request).engine,
             email=str(values["email"]),
@@ -116,7 +117,7 @@ async def add_operator(request: Request) -> Response:
 
 async def _editable(request: Request) -> tuple[Access, Member]:
     access = await admin_access(request)
-    target = await accounts.member(access, runtime(request).engine, request.path_params["user_id"])
+    target = await operators.member(access, runtime(request).engine, request.path_params["user_id"])
     if not actions(access, target).edit:
         if target.role == "owner":
             raise Forbidden(_("Only the owner can edit the owner's profile."))
@@ -144,7 +145,7 @@ async def save_operator(request: Request) -> Response:
     password = str(form.get("password", "")) or None
     engine = runtime(request).engine
     try:
-        updated = await accounts.edit_operator(
+        updated = await operators.edit_operator(
             access,
             engine,
             target.user.id,
@@ -170,8 +171,8 @@ async def _set_active(request: Request, active: bool) -> Response:
     access = await admin_access(request)
     engine = runtime(request).engine
     user_id = request.path_params["user_id"]
-    target = await accounts.member(access, engine, user_id)
-    await accounts.set_operator_active(access, engine, user_id, active)
+    target = await operators.member(access, engine, user_id)
+    await operators.set_operator_active(access, engine, user_id, active)
     if active:
         message = _("{name} can work on this site again.")
     else:
