@@ -15,7 +15,7 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
 	command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 	2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: help install demo test lint mypy ruff skipped chromium clean
+.PHONY: help install demo test lint mypy ruff skipped chromium clean translations
 
 help:
 	@echo "make demo   install into .venv and run the demo on http://127.0.0.1:$${VITRINE_PORT:-8000}/"
@@ -74,3 +74,10 @@ skipped:
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache test-artifacts *.egg-info python_sdk/*.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# After changing user-facing text: refresh the template and both catalogs, then translate what
+# `make test` reports as missing (fuzzy or empty) in widget_server/locale/{fr,ru}.
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -o widget_server/locale/messages.pot \
+		--no-location --omit-header --sort-output widget_server
+	$(BIN)/pybabel update -i widget_server/locale/messages.pot -d widget_server/locale

@@ -23,6 +23,8 @@ from widget_server.api import idempotency
 from widget_server.api import routes as api_routes
 from widget_server.bus import create_bus
 from widget_server.console import routes as console_routes
+from widget_server.counter import report_routes
+from widget_server.counter import routes as counter_routes
 from widget_server.db import migrate
 from widget_server.db.engine import create_engine
 from widget_server.files import routes as files_routes
@@ -97,8 +99,12 @@ def create_app(settings: Settings) -> Starlette:
         *files_routes.routes,
         *console_routes.routes,
         *outbox_routes.routes,
+        *counter_routes.routes,
+        *report_routes.routes,
         *api_routes.routes,
         *outbox_routes.api_routes,
+        *counter_routes.api_routes,
+        *report_routes.api_routes,
         *api_routes.fallback,
     ]
     if settings.landing_dir is not None:

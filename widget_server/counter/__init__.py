@@ -1,0 +1,1 @@
+"""The counter: the tracking script, hit ingestion, visits with their sources, events, reports."""
