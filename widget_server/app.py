@@ -25,6 +25,8 @@ from widget_server.bus import create_bus
 from widget_server.console import routes as console_routes
 from widget_server.counter import report_routes
 from widget_server.counter import routes as counter_routes
+from widget_server.counter import service as counter
+from widget_server.counter.ingest import HitEndpoint
 from widget_server.db import migrate
 from widget_server.db.engine import create_engine
 from widget_server.files import routes as files_routes
@@ -87,9 +89,12 @@ def create_app(settings: Settings) -> Starlette:
                 )
             if settings.run_jobs:
                 runner.start()
+                state.counter.buffer.start(engine)
             yield
         finally:
             await runner.stop()
+            await state.counter.buffer.stop()
+            await counter.flush(state)  # the hits still in memory, before the engine goes
             await state.bus.close()
             await engine.dispose()
 
@@ -113,6 +118,7 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[
+            Middleware(HitEndpoint),  # POST /t/{site_key}: hits skip the layers pages need
             Middleware(RequestContextMiddleware),
             Middleware(BodyLimitMiddleware, limit=settings.max_body_bytes),
             Middleware(

@@ -1,13 +1,15 @@
-"""What a running app holds: settings, the database engine, the bus. Routes reach it by request."""
+"""What a running app holds: settings, the database engine, the bus, the counter's in-memory
+state (its write buffer above all). Routes reach it by request."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import HTTPConnection
 
+from widget_server.counter.state import CounterState
 from widget_server.settings import Settings
 
 if TYPE_CHECKING:
@@ -19,6 +21,7 @@ class Runtime:
     settings: Settings
     engine: AsyncEngine
     bus: Bus
+    counter: CounterState = field(default_factory=CounterState)
 
 
 def runtime(conn: HTTPConnection) -> Runtime:
