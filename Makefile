@@ -15,7 +15,7 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
 	command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 	2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: help install demo test lint mypy ruff skipped chromium clean translations
+.PHONY: help install demo test lint mypy ruff skipped chromium js clean translations
 
 help:
 	@echo "make demo   install into .venv and run the demo on http://127.0.0.1:$${VITRINE_PORT:-8000}/"
@@ -48,7 +48,16 @@ chromium:
 		echo "No $(CHROMIUM) and not root: the browser tests will be skipped"; \
 	fi
 
-test: install chromium
+# sdk_js's build tools (esbuild), so the stale-build test can rebuild the committed counter.js.
+js:
+	@if [ sdk_js/node_modules/.package-lock.json -nt sdk_js/package-lock.json ]; then :; \
+	elif command -v npm >/dev/null; then \
+		npm ci --prefix sdk_js --no-audit --no-fund --loglevel=error; \
+	else \
+		echo "No npm: the stale-build test of sdk_js will be skipped (it fails on CI)"; \
+	fi
+
+test: install chromium js
 	@status=0; \
 	$(BIN)/pytest || status=1; \
 	$(MAKE) --no-print-directory -k mypy ruff || status=1; \

@@ -1,0 +1,21 @@
+// Builds the browser code: `npm run build` writes widget_server/static/dist/counter.js.
+// The out dir can be changed (the stale-build test builds into a temp dir):
+// `node build.mjs OUT_DIR` or VITRINE_DIST=OUT_DIR.
+import { build } from "esbuild";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const outdir = resolve(process.argv[2] || process.env.VITRINE_DIST || join(here, "../widget_server/static/dist"));
+
+await build({
+  entryPoints: [join(here, "src/counter.js")],
+  outdir,
+  bundle: true,
+  minify: true,
+  format: "iife",
+  target: "es2018",
+  legalComments: "none",
+  charset: "utf8",
+  logLevel: "warning",
+});
