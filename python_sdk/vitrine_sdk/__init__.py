@@ -18,7 +18,7 @@ from ._errors import (
     VitrineError,
     WebhookVerificationError,
 )
-from ._models import Site, WebhookEndpoint
+from ._models import Site, SourcesReport, SourcesRow, SourcesTotals, WebhookEndpoint
 from ._version import __version__
 
 __all__ = [
@@ -36,6 +36,9 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "Site",
+    "SourcesReport",
+    "SourcesRow",
+    "SourcesTotals",
     "UnprocessableEntityError",
     "VitrineError",
     "WebhookEndpoint",

@@ -22,7 +22,16 @@ from ._core import (
     connection_error,
     parse_response,
 )
-from ._resources import AsyncSiteResource, AsyncWebhookEndpoints, SiteResource, WebhookEndpoints
+from ._resources import (
+    AsyncEvents,
+    AsyncReports,
+    AsyncSiteResource,
+    AsyncWebhookEndpoints,
+    Events,
+    Reports,
+    SiteResource,
+    WebhookEndpoints,
+)
 
 
 class Client:
@@ -51,6 +60,8 @@ class Client:
         self._http = http_client if http_client is not None else httpx.Client(transport=transport)
         self._sleep: Callable[[float], None] = time.sleep
         self.site = SiteResource(self)
+        self.events = Events(self)
+        self.reports = Reports(self)
         self.webhook_endpoints = WebhookEndpoints(self)
 
     def _request(
@@ -125,6 +136,8 @@ class AsyncClient:
         )
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self.site = AsyncSiteResource(self)
+        self.events = AsyncEvents(self)
+        self.reports = AsyncReports(self)
         self.webhook_endpoints = AsyncWebhookEndpoints(self)
 
     async def _request(

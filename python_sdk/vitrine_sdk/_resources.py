@@ -1,16 +1,21 @@
-"""API resources, reached as attributes of a client (``client.site``, ``client.webhook_endpoints``).
+"""API resources, reached as attributes of a client (``client.site``, ``client.events``,
+``client.reports``, ``client.webhook_endpoints``).
 
 Each resource comes as a sync and an async class with the same methods; what a call sends and how
 its answer is parsed is written once, in the module-level helpers and in ``_models``.
 """
 
 import builtins
+from collections.abc import Mapping
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from ._models import (
     Site,
+    SourcesReport,
     WebhookEndpoint,
     parse_site,
+    parse_sources_report,
     parse_webhook_endpoint,
     parse_webhook_endpoint_list,
 )
@@ -19,6 +24,8 @@ if TYPE_CHECKING:
     from ._client import AsyncClient, Client
 
 SITE_PATH = "/api/v2/site"
+EVENTS_PATH = "/api/v2/events"
+SOURCES_REPORT_PATH = "/api/v2/reports/sources"
 WEBHOOK_ENDPOINTS_PATH = "/api/v2/webhook_endpoints"
 
 
@@ -36,6 +43,34 @@ def _webhook_endpoint_body(
     if event_types is not None:  # left out, the server applies its default
         body["event_types"] = list(event_types)
     return body
+
+
+def _event_body(
+    name: str, props: Mapping[str, str | int | float | bool] | None, visit: int | None
+) -> dict[str, object]:
+    body: dict[str, object] = {"name": name}
+    if props is not None:
+        body["props"] = dict(props)
+    if visit is not None:
+        body["visit"] = visit
+    return body
+
+
+def _day(name: str, value: date | str | None) -> str | None:
+    # A datetime is a date too, but which local day it means depends on a time zone: refuse it.
+    if isinstance(value, datetime):
+        raise TypeError(f"{name} is a date or 'YYYY-MM-DD', not a datetime")
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _sources_params(
+    from_: date | str | None, to: date | str | None, group_by: str
+) -> dict[str, str | int]:
+    params: dict[str, str | int] = {"group_by": group_by}
+    for name, value in (("from", _day("from_", from_)), ("to", _day("to", to))):
+        if value is not None:  # left out, the server uses its default (the last 30 days)
+            params[name] = value
+    return params
 
 
 class SiteResource:
@@ -56,6 +91,97 @@ class AsyncSiteResource:
 
     async def get(self) -> Site:
         return parse_site(await self._client._request("GET", SITE_PATH))
+
+
+class Events:
+    """Events that happen in your backend (a paid order, a signed contract)."""
+
+    def __init__(self, client: "Client") -> None:
+        self._client = client
+
+    def track(
+        self,
+        name: str,
+        props: Mapping[str, str | int | float | bool] | None = None,
+        visit: int | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """Record an event, joined to the visit with number ``visit`` when given (conversion
+        goals count it for that visit). Returns once Vitrine has accepted it; it shows in
+        reports within a few seconds."""
+        self._client._request(
+            "POST",
+            EVENTS_PATH,
+            json=_event_body(name, props, visit),
+            idempotency_key=idempotency_key,
+        )
+
+
+class AsyncEvents:
+    """Events that happen in your backend (a paid order, a signed contract)."""
+
+    def __init__(self, client: "AsyncClient") -> None:
+        self._client = client
+
+    async def track(
+        self,
+        name: str,
+        props: Mapping[str, str | int | float | bool] | None = None,
+        visit: int | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """Record an event, joined to the visit with number ``visit`` when given (conversion
+        goals count it for that visit). Returns once Vitrine has accepted it; it shows in
+        reports within a few seconds."""
+        await self._client._request(
+            "POST",
+            EVENTS_PATH,
+            json=_event_body(name, props, visit),
+            idempotency_key=idempotency_key,
+        )
+
+
+class Reports:
+    """Counter reports."""
+
+    def __init__(self, client: "Client") -> None:
+        self._client = client
+
+    def sources(
+        self,
+        from_: date | str | None = None,
+        to: date | str | None = None,
+        group_by: str = "channel",
+    ) -> SourcesReport:
+        """Visits, visitors, pageviews, events and conversions per channel, source, campaign,
+        referrer or landing page, for local days ``from_``..``to`` in the site's time zone
+        (default: the last 30 days)."""
+        params = _sources_params(from_, to, group_by)
+        return parse_sources_report(
+            self._client._request("GET", SOURCES_REPORT_PATH, params=params)
+        )
+
+
+class AsyncReports:
+    """Counter reports."""
+
+    def __init__(self, client: "AsyncClient") -> None:
+        self._client = client
+
+    async def sources(
+        self,
+        from_: date | str | None = None,
+        to: date | str | None = None,
+        group_by: str = "channel",
+    ) -> SourcesReport:
+        """Visits, visitors, pageviews, events and conversions per channel, source, campaign,
+        referrer or landing page, for local days ``from_``..``to`` in the site's time zone
+        (default: the last 30 days)."""
+        params = _sources_params(from_, to, group_by)
+        data = await self._client._request("GET", SOURCES_REPORT_PATH, params=params)
+        return parse_sources_report(data)
 
 
 class WebhookEndpoints:
