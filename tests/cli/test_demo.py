@@ -94,16 +94,19 @@ def test_demo_serves_the_landing_page_console_and_health(demo: Server) -> None:
 
 @pytest.mark.browser
 def test_demo_landing_page_works_in_a_browser(demo: Server, page: Any) -> None:
-    """No script errors although the counter is not served yet; calls queue on the stub.
+    """The landing page loads the demo site's counter without a script error.
     (The browser fixture holds an event loop while open: keep async tests above this one.)"""
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(demo.url + "/")
+    with page.expect_response(lambda r: "/s/" in r.url and r.url.endswith(".js")) as script:
+        page.goto(demo.url + "/")
+    assert script.value.status == 200
     assert page.title().startswith("Kettle & Kiln")
     assert page.locator("[data-vitrine-buy]").count() == 3
+    page.wait_for_function("() => window.vitrine && window.vitrine.l === true")
+    # The demo does not count automated browsers (Playwright's Chromium is one), so the click's
+    # event goes nowhere; what matters here is that the page and the counter work together.
     page.click("text=Start a subscription")
-    queued = page.evaluate("() => (window.vitrine.q || []).map(args => Array.from(args))")
-    assert ["event", "plan_clicked", {"plan": "regular"}] in queued
     assert errors == []
 
 
