@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -258,15 +259,16 @@ class LiveServer:
     app: Starlette
 
 
-@pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[LiveServer]:
-    """uvicorn serving a fresh app on a free port, in a thread; seed it through ``run``."""
+@contextmanager
+def serve_app(tmp_path: Path, **overrides: Any) -> Iterator[LiveServer]:
+    """uvicorn serving a fresh app (settings ``overrides`` applied) on a free port, in a thread."""
     port = free_port()
     settings = make_settings(
         f"sqlite+aiosqlite:///{tmp_path / 'live.db'}",
         tmp_path,
         base_url=f"http://127.0.0.1:{port}",
         port=port,
+        **overrides,
     )
     application = create_app(settings)
     config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning")
@@ -283,6 +285,13 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A real server without background jobs; seed it through ``seed``."""
+    with serve_app(tmp_path) as server:
+        yield server
 
 
 def seed(server: LiveServer, make: Callable[[Runtime], Awaitable[T]]) -> T:

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -28,7 +27,7 @@ from widget_server.counter import routes as counter_routes
 from widget_server.counter import service as counter
 from widget_server.counter.ingest import HitEndpoint
 from widget_server.db import migrate
-from widget_server.db.engine import create_engine
+from widget_server.db.engine import create_engine, ping
 from widget_server.files import routes as files_routes
 from widget_server.landing import LandingPage
 from widget_server.middleware import (
@@ -52,8 +51,7 @@ class MigrationsPending(RuntimeError):
 
 async def healthz(request: Request) -> JSONResponse:
     try:
-        async with runtime(request).engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        await ping(runtime(request).engine)
     except Exception as exc:  # any failure to answer means "not healthy"
         log.warning("health check: database did not answer: %s", exc)
         return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -14,14 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 
-from tests.conftest import PASSWORD, LiveServer, free_port, make_settings, seed
+from tests.conftest import PASSWORD, LiveServer, seed, serve_app
 from tests.js.pages import SitePages
 from widget_server.accounts import service as accounts
 from widget_server.accounts.models import Access, Site
-from widget_server.app import create_app
 from widget_server.counter import service as counter
 from widget_server.counter import tables
 from widget_server.runtime import Runtime
@@ -31,29 +28,8 @@ from widget_server.runtime import Runtime
 def counting_server(tmp_path: Path) -> Iterator[LiveServer]:
     """Like ``live_server``, but with ``run_jobs`` on: the counter's buffer is flushed every
     second by the server itself, so tests read what it stored by polling the database."""
-    port = free_port()
-    settings = make_settings(
-        f"sqlite+aiosqlite:///{tmp_path / 'counter.db'}",
-        tmp_path,
-        base_url=f"http://127.0.0.1:{port}",
-        port=port,
-        run_jobs=True,
-    )
-    application = create_app(settings)
-    config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the live server did not start")
-        time.sleep(0.02)
-    try:
-        yield LiveServer(url=f"http://127.0.0.1:{port}", settings=settings, app=application)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_app(tmp_path, run_jobs=True) as server:
+        yield server
 
 
 @pytest.fixture

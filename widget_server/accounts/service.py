@@ -251,6 +251,12 @@ async def site_by_key(engine: AsyncEngine, key: str) -> Site | None:
         return await store.site_by_key(conn, key)
 
 
+async def existing_site_ids(engine: AsyncEngine, site_ids: set[int]) -> set[int]:
+    """Which of these sites still exist (the counter drops buffered hits of deleted ones)."""
+    async with engine.connect() as conn:
+        return await store.existing_site_ids(conn, site_ids)
+
+
 async def sites_for(engine: AsyncEngine, user: User) -> list[tuple[Site, Role]]:
     """The sites the user works on, with their role; staff see every site (as owners)."""
     async with engine.connect() as conn:

@@ -162,6 +162,11 @@ async def sites_of_user(conn: AsyncConnection, user_id: int) -> list[tuple[Site,
     return [(_site(row), row.role) for row in await conn.execute(query)]
 
 
+async def existing_site_ids(conn: AsyncConnection, site_ids: set[int]) -> set[int]:
+    query = select(sites.c.id).where(sites.c.id.in_(site_ids))
+    return set((await conn.execute(query)).scalars())
+
+
 async def all_sites(conn: AsyncConnection) -> list[Site]:
     return [_site(r) for r in await conn.execute(select(sites).order_by(sites.c.name, sites.c.id))]
 

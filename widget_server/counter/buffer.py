@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from widget_server.accounts import service as accounts
 from widget_server.counter import store
 from widget_server.errors import TooManyRequests
 from widget_server.i18n import _
@@ -113,7 +114,7 @@ class HitBuffer:
         with contextlib.suppress(Exception):
             site_ids = {row["site_id"] for rows in (self.visits, self.pageviews, self.events)
                         for row in rows}  # fmt: skip
-            alive = await store.existing_sites(engine, site_ids)
+            alive = await accounts.existing_site_ids(engine, site_ids)
             if alive == site_ids:
                 return
             log.warning("counter: dropping buffered rows of deleted sites %s", site_ids - alive)

@@ -13,7 +13,6 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from widget_server.accounts.tables import sites
 from widget_server.counter.tables import counter_settings, events, pageviews, visit_numbers, visits
 from widget_server.db.metadata import UTCDateTime
 
@@ -228,12 +227,6 @@ async def insert_hits(
                 await conn.exec_driver_sql(sql, tuple(batch.flat_parameters(part)))
             else:
                 await conn.exec_driver_sql(batch.sql, batch.parameters(part))
-
-
-async def existing_sites(engine: AsyncEngine, site_ids: set[int]) -> set[int]:
-    async with engine.connect() as conn:
-        query = select(sites.c.id).where(sites.c.id.in_(site_ids))
-        return set((await conn.execute(query)).scalars())
 
 
 async def visitors_since(engine: AsyncEngine, site_id: int, since: datetime) -> set[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -38,3 +38,9 @@ def _sqlite_on_begin(conn: Any) -> None:
     # BEGIN IMMEDIATE: a transaction that will write waits for the lock at its start instead of
     # failing with "database is locked" when it upgrades from a read lock half-way through.
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """Raise unless the database answers a trivial query (the health check)."""
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
