@@ -82,7 +82,8 @@ if (!(stub && stub.l)) {
     emit("ready", { visit: v });
   };
 
-  // The first hit goes by fetch to read the visit number; the others wait for it, then go by beacon.
+  // The first hit goes by fetch to read the visit number ({v} on a 200; a 204 means the visit it
+  // sent goes on); the others wait for it, then go by beacon.
   const post = (body) => fetch(E, { method: "POST", body, keepalive: true });
   const pump = () => {
     while (!busy && out.length) {
@@ -98,7 +99,7 @@ if (!(stub && stub.l)) {
         busy = 1;
         hit.v = kept;
         post(JSON.stringify(hit))
-          .then((r) => r.json())
+          .then((r) => (r.status == 204 ? { v: kept } : r.json()))
           .then((j) => j.v && known(j.v))
           .catch(() => {})
           .finally(() => {

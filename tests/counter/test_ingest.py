@@ -1,5 +1,6 @@
 """POST /t/{site_key}: refusals in the error shape with nothing stored, visits and their
-sources, the visit number, events, filters, the rate limit."""
+sources, the visit number (200 {"v"} for a new visit, 204 for one that goes on), events,
+filters, the rate limit."""
 
 from __future__ import annotations
 
@@ -213,9 +214,9 @@ async def test_later_hits_with_the_number_join_the_visit(
 ) -> None:
     first = (await send(client, team, pageview())).json()["v"]
     second = await send(client, team, pageview(u=f"{ORIGIN}/about", v=first))
-    assert second.json() == {"v": first}
+    assert (second.status_code, second.content) == (204, b"")
     event = pageview(t="e", v=first, n="Signup", p={"plan": "pro", "seats": 3, "trial": True})
-    assert (await send(client, team, event)).json() == {"v": first}
+    assert (await send(client, team, event)).status_code == 204
     await service.flush(state)
     assert await count(state, visits) == 1
     assert [(view.visit_number, view.path) for view in await rows(state, pageviews)] == [
@@ -228,12 +229,34 @@ async def test_later_hits_with_the_number_join_the_visit(
     assert stored.visitor_id == VISITOR
 
 
+async def test_a_continuing_hit_gets_204_with_no_body_and_cors(
+    client: httpx.AsyncClient, state: Runtime, team: SiteTeam
+) -> None:
+    first = await send(client, team, pageview())
+    assert first.status_code == 200
+    assert first.headers["content-type"] == "application/json"
+    number = first.json()["v"]
+    for hit in (pageview(u=f"{ORIGIN}/about", v=number), pageview(t="e", n="Buy", v=number)):
+        response = await send(client, team, hit)
+        assert response.status_code == 204
+        assert response.content == b""
+        assert "content-type" not in response.headers
+        assert response.headers.get("content-length", "0") == "0"
+        assert response.headers["access-control-allow-origin"] == ORIGIN
+        assert "Origin" in response.headers["vary"]
+    await service.flush(state)
+    assert await count(state, visits) == 1
+    assert [view.visit_number for view in await rows(state, pageviews)] == [number, number]
+
+
 async def test_an_unknown_number_starts_a_new_visit(
     client: httpx.AsyncClient, state: Runtime, team: SiteTeam
 ) -> None:
     first = (await send(client, team, pageview())).json()["v"]
     for unknown in (999, 10_000_000):
-        answer = (await send(client, team, pageview(v=unknown))).json()["v"]
+        response = await send(client, team, pageview(v=unknown))
+        assert response.status_code == 200
+        answer = response.json()["v"]
         assert answer not in (unknown, first)
     await service.flush(state)
     assert await count(state, visits) == 3
@@ -267,7 +290,16 @@ async def test_bots_are_answered_but_not_stored(
     for agent in ("Mozilla/5.0 (compatible; Googlebot/2.1)", "HeadlessChrome/126.0", ""):
         response = await send(client, team, pageview(), user_agent=agent)
         assert response.status_code == 200
-        assert response.json()["v"] >= 1000
+        number = response.json()["v"]
+        assert number >= 1000
+        # Its visit goes on exactly as a stored one would: 204, no body, CORS headers.
+        going_on = await send(client, team, pageview(v=number), user_agent=agent)
+        assert (going_on.status_code, going_on.content) == (204, b"")
+        assert going_on.headers["access-control-allow-origin"] == ORIGIN
+        # A number never issued starts a new visit, for a bot too.
+        unknown = await send(client, team, pageview(v=10_000_000), user_agent=agent)
+        assert unknown.status_code == 200
+        assert unknown.json()["v"] not in (number, 10_000_000)
     after = await snapshot(state)
     assert (after["visits"], after["pageviews"]) == (before["visits"], before["pageviews"])
 
@@ -288,6 +320,9 @@ async def test_excluded_addresses_are_answered_but_not_stored(
     state.counter.forget_site(team.site.key)
     response = await send(client, team, pageview())
     assert response.status_code == 200
+    going_on = await send(client, team, pageview(v=response.json()["v"]))
+    assert (going_on.status_code, going_on.content) == (204, b"")
+    assert going_on.headers["access-control-allow-origin"] == ORIGIN
     await service.flush(state)
     assert await count(state, visits) == await count(state, pageviews) == 0
 

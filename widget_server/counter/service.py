@@ -234,14 +234,16 @@ async def _visit_number(state: Runtime, site_id: int, sent: int | None) -> tuple
 
 async def record_hit(
     state: Runtime, site: SiteConfig, hit: Hit, *, ip: str, user_agent: str
-) -> int:
-    """Buffer a valid hit; returns its visit number. Hits from bots (unless the site allows
-    them) and excluded IPs are answered the same way but store nothing."""
+) -> tuple[int, bool]:
+    """Buffer a valid hit; returns its visit number and whether the hit started a new visit
+    (``False``: the number it carried was issued for the site, the visit goes on). Hits from
+    bots (unless the site allows them) and excluded IPs are answered the same way (the same
+    number and flag) but store nothing."""
     buffer = state.counter.buffer
     number, new = await _visit_number(state, site.site_id, hit.visit)
     dropped = (not site.settings.allow_bots and sources.is_bot(user_agent)) or site.excludes(ip)
     if dropped:
-        return number
+        return number, new
     now = utcnow()
     path = _path_of(hit.url, site.settings.hash_routing)
     visit = None
@@ -269,7 +271,7 @@ async def record_hit(
     else:
         event = {**common, "name": hit.name, "props": hit.props, "origin": "browser", "at": now}
         buffer.add(visit=visit, event=event)
-    return number
+    return number, new
 
 
 async def track_server_event(state: Runtime, site_id: int, event: ServerEvent) -> None:
