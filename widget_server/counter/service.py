@@ -216,6 +216,7 @@ def script_config(config: SiteConfig, base_url: str) -> dict[str, Any]:
 # --- hits --------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)  # a site's pages come back again and again
 def _path_of(url: str, hash_routing: bool) -> str:
     parts = urlsplit(url)
     path = parts.path or "/"

@@ -164,7 +164,7 @@ def _sqlite_utc_text(value: datetime | None) -> str | None:
         raise ValueError("naive datetime given to a UTCDateTime column")
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return value.isoformat(" ", "microseconds")[:26]  # without the "+00:00" of UTC
 
 
 def _bind_processor(dialect: Dialect, column: Column[Any]) -> Callable[[Any], Any] | None:
