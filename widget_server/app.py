@@ -21,6 +21,8 @@ from widget_server.accounts import service as accounts
 from widget_server.api import idempotency
 from widget_server.api import routes as api_routes
 from widget_server.bus import create_bus
+from widget_server.chat import console_page as chat_console_page
+from widget_server.chat import routes as chat_routes
 from widget_server.console import routes as console_routes
 from widget_server.counter import report_routes
 from widget_server.counter import routes as counter_routes
@@ -39,6 +41,7 @@ from widget_server.outbox import delivery
 from widget_server.outbox import routes as outbox_routes
 from widget_server.runtime import Runtime, runtime
 from widget_server.settings import Settings
+from widget_server.widgets import routes as widget_routes
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
@@ -104,10 +107,15 @@ def create_app(settings: Settings) -> Starlette:
         *outbox_routes.routes,
         *counter_routes.routes,
         *report_routes.routes,
+        *chat_routes.routes,
+        *chat_console_page.routes,
+        *widget_routes.routes,
         *api_routes.routes,
         *outbox_routes.api_routes,
         *counter_routes.api_routes,
         *report_routes.api_routes,
+        *chat_routes.api_routes,
+        *widget_routes.api_routes,
         *api_routes.fallback,
     ]
     if settings.landing_dir is not None:

@@ -6,5 +6,6 @@ from widget_server.counter import tables as _counter  # noqa: F401
 from widget_server.db.metadata import metadata
 from widget_server.files import tables as _files  # noqa: F401
 from widget_server.outbox import tables as _outbox  # noqa: F401
+from widget_server.widgets import tables as _widgets  # noqa: F401
 
 __all__ = ["metadata"]

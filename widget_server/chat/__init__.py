@@ -1,0 +1,1 @@
+"""The online chat: conversations, messages, the websocket hub, leads (docs/chat-protocol.md)."""
