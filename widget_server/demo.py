@@ -19,6 +19,7 @@ from widget_server.accounts import service as accounts
 from widget_server.accounts.models import Access, Role, Site
 from widget_server.errors import Conflict
 from widget_server.settings import Settings
+from widget_server.widgets import service as widgets
 
 EXAMPLE_LANDING = Path(__file__).resolve().parent.parent / "examples" / "landing"
 DEMO_SITE = "Demo shop"
@@ -82,7 +83,28 @@ async def seed(engine: AsyncEngine, settings: Settings) -> Site:
         access = Access(user=owner, site=site, role="owner")
     for login in LOGINS[1:]:
         await _ensure_member(access, engine, login)
+    await _ensure_chat(access, engine)
     return site
+
+
+# Reply templates an operator of the demo shop finds with "/" in the chat composer.
+DEMO_TEMPLATES = (
+    ("Delivery times", "We ship within 2 working days; delivery takes 2 to 4 days in France."),
+    ("Grind advice", "For a filter machine choose the medium grind; for espresso, the fine one."),
+    ("Délais de livraison", "Nous expédions sous 2 jours ouvrés ; comptez 2 à 4 jours en France."),
+)
+
+
+async def _ensure_chat(access: Access, engine: AsyncEngine) -> None:
+    """The chat on (at any hour, so the demo answers whenever it runs) and a few templates."""
+    settings = await widgets.widget_settings(engine, access.site.id)
+    if not settings.chat_enabled:
+        await widgets.enable_chat(access, engine)
+        await widgets.update_widget(access, engine, always_open=True)
+    names = {template.name for template in await widgets.reply_templates(access, engine)}
+    for name, text in DEMO_TEMPLATES:
+        if name not in names:
+            await widgets.create_template(access, engine, name=name, text=text)
 
 
 async def _ensure_member(access: Access, engine: AsyncEngine, login: DemoLogin) -> None:

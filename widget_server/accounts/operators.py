@@ -39,6 +39,12 @@ async def members(access: Access, engine: AsyncEngine) -> list[Member]:
         return await store.members(conn, access.site.id)
 
 
+async def members_on(conn: AsyncConnection, site_id: int) -> list[Member]:
+    """Everyone with a role on the site, read on the caller's connection (inside its
+    transaction): for notifying a site's team of something a visitor did."""
+    return await store.members(conn, site_id)
+
+
 async def member(access: Access, engine: AsyncEngine, user_id: int) -> Member:
     require_admin(access)
     async with engine.connect() as conn:

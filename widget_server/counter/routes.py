@@ -25,6 +25,7 @@ from widget_server.errors import (
 )
 from widget_server.i18n import _
 from widget_server.runtime import runtime
+from widget_server.widgets import service as widgets
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +40,10 @@ async def counter_script(request: Request) -> Response:
     site = await service.site_config(state, request.path_params["site_key"], fresh=True)
     if site is None:
         return Response("/* unknown site */", status_code=404, media_type=JAVASCRIPT)
+    base_url = state.settings.base_url
+    modules = await widgets.counter_modules(state.engine, site.site_id, base_url)
     try:
-        compiled = state.counter.scripts.render(
-            service.script_config(site, state.settings.base_url)
-        )
+        compiled = state.counter.scripts.render(service.script_config(site, base_url, modules))
     except ScriptMissing as exc:
         log.error("counter script unavailable: %s (run `npm run build` in sdk_js/)", exc)
         unavailable = "/* the counter is not available right now */"

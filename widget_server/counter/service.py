@@ -10,7 +10,7 @@ import asyncio
 import functools
 import ipaddress
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -21,7 +21,7 @@ from widget_server.accounts.models import Access
 from widget_server.counter import sources, store
 from widget_server.counter.hits import Hit, ServerEvent
 from widget_server.counter.state import IpNetwork, SiteConfig
-from widget_server.counter.store import CounterSettings
+from widget_server.counter.store import CounterSettings, VisitSource
 from widget_server.db.metadata import utcnow
 from widget_server.errors import InvalidRequest, field_error, invalid
 from widget_server.i18n import _
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CounterSettings",
+    "VisitSource",
     "flush",
     "online_now",
     "record_hit",
@@ -38,6 +39,8 @@ __all__ = [
     "site_config",
     "track_server_event",
     "update_settings",
+    "visit_pages",
+    "visit_source",
 ]
 
 MAX_GOALS = 50
@@ -197,8 +200,11 @@ async def _read_site(state: Runtime, key: str) -> SiteConfig | None:
     return config
 
 
-def script_config(config: SiteConfig, base_url: str) -> dict[str, Any]:
-    """The object baked into the site's counter script (keys: docs/counter-protocol.md)."""
+def script_config(
+    config: SiteConfig, base_url: str, modules: list[str] | None = None
+) -> dict[str, Any]:
+    """The object baked into the site's counter script (keys: docs/counter-protocol.md);
+    ``modules``: the widget modules to load (widgets.service.counter_modules)."""
     settings = config.settings
     return {
         "k": config.key,
@@ -209,7 +215,7 @@ def script_config(config: SiteConfig, base_url: str) -> dict[str, Any]:
         "d": int(settings.track_downloads),
         "h": int(settings.hash_routing),
         "b": int(settings.allow_bots),
-        "m": [],
+        "m": list(modules or []),
     }
 
 
@@ -309,3 +315,27 @@ async def online_now(state: Runtime, site_id: int) -> int:
         if row["site_id"] == site_id and row["at"] >= since
     )
     return len(visitors)
+
+
+# --- visits as other features see them --------------------------------------------------------
+
+
+async def visit_source(engine: AsyncEngine, site_id: int, number: int) -> VisitSource | None:
+    """Where the visit with this number came from (None until its first hit is flushed)."""
+    async with engine.connect() as conn:
+        return await store.visit_source(conn, site_id, number)
+
+
+async def visit_pages(
+    state: Runtime, site_id: int, number: int, limit: int = 100
+) -> list[tuple[str, datetime]]:
+    """The pages seen in a visit, oldest first, (url, at): stored ones, then those of this
+    process's buffer not yet flushed."""
+    async with state.engine.connect() as conn:
+        pages = await store.visit_pages(conn, site_id, number, limit)
+    pages.extend(
+        (row["url"], row["at"])
+        for row in state.counter.buffer.pageviews
+        if row["site_id"] == site_id and row["visit_number"] == number
+    )
+    return pages[:limit]

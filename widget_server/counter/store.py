@@ -238,3 +238,52 @@ async def visitors_since(engine: AsyncEngine, site_id: int, since: datetime) -> 
             .where(pageviews.c.at >= since)
         )
         return set((await conn.execute(query)).scalars())
+
+
+# --- visits as other features see them (the chat's visitor panel, leads) ----------------------
+
+
+@dataclass(frozen=True)
+class VisitSource:
+    number: int
+    started_at: datetime
+    channel: str
+    source: str  # utm_source, else the referring domain, else ""
+    medium: str
+    campaign: str
+    landing_page: str
+    referrer: str
+    click_id_kind: str
+    device: str
+
+
+async def visit_source(conn: AsyncConnection, site_id: int, number: int) -> VisitSource | None:
+    query = select(visits).where(visits.c.site_id == site_id, visits.c.number == number)
+    row = (await conn.execute(query)).first()
+    if row is None:
+        return None
+    return VisitSource(
+        number=row.number,
+        started_at=row.started_at,
+        channel=row.channel,
+        source=row.utm_source or row.referrer_domain,
+        medium=row.utm_medium,
+        campaign=row.utm_campaign,
+        landing_page=row.landing_url,
+        referrer=row.referrer,
+        click_id_kind=row.click_id_kind,
+        device=row.device,
+    )
+
+
+async def visit_pages(
+    conn: AsyncConnection, site_id: int, number: int, limit: int
+) -> list[tuple[str, datetime]]:
+    """The stored pageviews of a visit, oldest first: (url, at)."""
+    query = (
+        select(pageviews.c.url, pageviews.c.at)
+        .where(pageviews.c.site_id == site_id, pageviews.c.visit_number == number)
+        .order_by(pageviews.c.at, pageviews.c.id)
+        .limit(limit)
+    )
+    return [(row.url, row.at) for row in await conn.execute(query)]

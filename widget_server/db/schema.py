@@ -2,6 +2,7 @@
 
 from widget_server.accounts import tables as _accounts  # noqa: F401
 from widget_server.api import tables as _api  # noqa: F401
+from widget_server.chat import tables as _chat  # noqa: F401
 from widget_server.counter import tables as _counter  # noqa: F401
 from widget_server.db.metadata import metadata
 from widget_server.files import tables as _files  # noqa: F401

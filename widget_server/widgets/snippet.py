@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from html import escape
 
-STUB = (
-    "window.vitrine=window.vitrine||function(){(vitrine.q=vitrine.q||[]).push(arguments)};"
-)
+STUB = "window.vitrine=window.vitrine||function(){(vitrine.q=vitrine.q||[]).push(arguments)};"
 
 
 def counter_url(base_url: str, site_key: str) -> str:
@@ -18,4 +16,4 @@ def counter_url(base_url: str, site_key: str) -> str:
 
 def snippet(base_url: str, site_key: str) -> str:
     src = escape(counter_url(base_url, site_key), quote=True)
-    return f"<script>{STUB}</script><script async src=\"{src}\"></script>"
+    return f'<script>{STUB}</script><script async src="{src}"></script>'

@@ -64,6 +64,7 @@ offline_messages = Table(
     Column("site_id", Integer, ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
     Column("visitor_key", String(40), nullable=False),  # the counter's anonymous visitor id
     Column("visit_number", BigInteger),
+    Column("ip", String(45), nullable=False),  # the sender's address, for the rate limit
     Column("name", String(120), nullable=False),
     Column("email", String(254), nullable=False),
     Column("phone", String(40), nullable=False),

@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("site_id", sa.Integer(), nullable=False),
         sa.Column("visitor_key", sa.String(length=40), nullable=False),
         sa.Column("visit_number", sa.BigInteger(), nullable=True),
+        sa.Column("ip", sa.String(length=45), nullable=False),
         sa.Column("name", sa.String(length=120), nullable=False),
         sa.Column("email", sa.String(length=254), nullable=False),
         sa.Column("phone", sa.String(length=40), nullable=False),
