@@ -263,8 +263,9 @@ class LiveServer:
 def serve_app(tmp_path: Path, **overrides: Any) -> Iterator[LiveServer]:
     """uvicorn serving a fresh app (settings ``overrides`` applied) on a free port, in a thread."""
     port = free_port()
+    database_url = overrides.pop("database_url", f"sqlite+aiosqlite:///{tmp_path / 'live.db'}")
     settings = make_settings(
-        f"sqlite+aiosqlite:///{tmp_path / 'live.db'}",
+        database_url,
         tmp_path,
         base_url=f"http://127.0.0.1:{port}",
         port=port,

@@ -34,6 +34,7 @@ from widget_server.files import routes as files_routes
 from widget_server.landing import LandingPage
 from widget_server.middleware import (
     BodyLimitMiddleware,
+    ContentSecurityPolicyMiddleware,
     LanguageMiddleware,
     RequestContextMiddleware,
 )
@@ -91,8 +92,10 @@ def create_app(settings: Settings) -> Starlette:
             if settings.run_jobs:
                 runner.start()
                 state.counter.buffer.start(engine)
+            await state.chat.start(state.bus)
             yield
         finally:
+            await state.chat.stop()
             await runner.stop()
             await state.counter.buffer.stop()
             await counter.flush(state)  # the hits still in memory, before the engine goes
@@ -126,6 +129,7 @@ def create_app(settings: Settings) -> Starlette:
         middleware=[
             Middleware(HitEndpoint),  # POST /t/{site_key}: hits skip the layers pages need
             Middleware(RequestContextMiddleware),
+            Middleware(ContentSecurityPolicyMiddleware, base_url=settings.base_url),
             Middleware(BodyLimitMiddleware, limit=settings.max_body_bytes),
             Middleware(
                 SessionMiddleware,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import HTTPConnection
 
+from widget_server.chat.hub import ChatHub
 from widget_server.counter.state import CounterState
 from widget_server.settings import Settings
 
@@ -22,6 +23,7 @@ class Runtime:
     engine: AsyncEngine
     bus: Bus
     counter: CounterState = field(default_factory=CounterState)
+    chat: ChatHub = field(default_factory=ChatHub)  # this process's chat sockets
 
 
 def runtime(conn: HTTPConnection) -> Runtime:

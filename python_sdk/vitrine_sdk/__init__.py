@@ -18,7 +18,19 @@ from ._errors import (
     VitrineError,
     WebhookVerificationError,
 )
-from ._models import Site, SourcesReport, SourcesRow, SourcesTotals, WebhookEndpoint
+from ._models import (
+    ChatMessage,
+    Contact,
+    Conversation,
+    ConversationVisitor,
+    Lead,
+    Operator,
+    Site,
+    SourcesReport,
+    SourcesRow,
+    SourcesTotals,
+    WebhookEndpoint,
+)
 from ._version import __version__
 
 __all__ = [
@@ -28,10 +40,16 @@ __all__ = [
     "AsyncClient",
     "AuthenticationError",
     "BadRequestError",
+    "ChatMessage",
     "Client",
     "ConflictError",
+    "Contact",
+    "Conversation",
+    "ConversationVisitor",
     "InternalServerError",
+    "Lead",
     "NotFoundError",
+    "Operator",
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "RateLimitError",

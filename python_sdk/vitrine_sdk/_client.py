@@ -23,11 +23,15 @@ from ._core import (
     parse_response,
 )
 from ._resources import (
+    AsyncConversations,
     AsyncEvents,
+    AsyncLeads,
     AsyncReports,
     AsyncSiteResource,
     AsyncWebhookEndpoints,
+    Conversations,
     Events,
+    Leads,
     Reports,
     SiteResource,
     WebhookEndpoints,
@@ -63,6 +67,8 @@ class Client:
         self.events = Events(self)
         self.reports = Reports(self)
         self.webhook_endpoints = WebhookEndpoints(self)
+        self.leads = Leads(self)
+        self.conversations = Conversations(self)
 
     def _request(
         self,
@@ -139,6 +145,8 @@ class AsyncClient:
         self.events = AsyncEvents(self)
         self.reports = AsyncReports(self)
         self.webhook_endpoints = AsyncWebhookEndpoints(self)
+        self.leads = AsyncLeads(self)
+        self.conversations = AsyncConversations(self)
 
     async def _request(
         self,

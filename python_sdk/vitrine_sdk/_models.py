@@ -78,6 +78,82 @@ class SourcesReport:
     totals: SourcesTotals
 
 
+@dataclass(frozen=True)
+class Contact:
+    """How to reach a chat visitor ("" where they did not say)."""
+
+    name: str
+    email: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class Operator:
+    """A console user: the manager of a lead, the assignee of a conversation."""
+
+    id: int
+    name: str
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """A message the visitor saw: ``from_`` is "visitor", "operator" or "system" (private notes
+    never leave Vitrine); ``author`` is the operator's name; ``file`` an attachment's name."""
+
+    seq: int
+    from_: str
+    author: str
+    text: str
+    file: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Lead:
+    """A chat an operator made a lead: the contact, the manager, the transcript (no notes), the
+    visit's source (``number``, ``channel``, ``source``, ``campaign``, … or None) and the custom
+    params the page set."""
+
+    id: int
+    conversation_id: int
+    contact: Contact
+    manager: Operator | None
+    transcript: list[ChatMessage]
+    source: dict[str, object] | None
+    params: dict[str, object]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ConversationVisitor:
+    name: str
+    email: str
+    phone: str
+    verified: bool
+    external_id: str | None
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A chat conversation: ``status`` is new, open, pending or resolved; ``messages`` are those
+    the visitor saw (no notes); ``visit`` is the source of the visit it started in, or None."""
+
+    id: int
+    status: str
+    assignee: Operator | None
+    rating: int | None
+    rating_comment: str | None
+    params: dict[str, object]
+    page_url: str
+    language: str
+    created_at: datetime
+    updated_at: datetime
+    visitor: ConversationVisitor
+    visit: dict[str, object] | None
+    messages: list[ChatMessage]
+
+
 def parse_site(data: object) -> Site:
     obj = _object(data, "site")
     return Site(
@@ -108,6 +184,86 @@ def parse_webhook_endpoint(data: object) -> WebhookEndpoint:
 def parse_webhook_endpoint_list(data: object) -> list[WebhookEndpoint]:
     items = _get(_object(data, "webhook endpoint list"), "data", list)
     return [parse_webhook_endpoint(item) for item in items]
+
+
+def _optional(obj: Mapping[str, object], name: str, kind: type[T]) -> T | None:
+    return None if obj.get(name) is None else _get(obj, name, kind)
+
+
+def _operator(data: object) -> Operator | None:
+    if data is None:
+        return None
+    obj = _object(data, "operator")
+    return Operator(
+        id=_get(obj, "id", int), name=_get(obj, "name", str), email=_optional(obj, "email", str)
+    )
+
+
+def _chat_message(data: object) -> ChatMessage:
+    obj = _object(data, "chat message")
+    return ChatMessage(
+        seq=_get(obj, "seq", int),
+        from_=_get(obj, "from", str),
+        author=_get(obj, "author", str),
+        text=_get(obj, "text", str),
+        file=_optional(obj, "file", str),
+        at=_datetime(obj, "at"),
+    )
+
+
+def _mapping(obj: Mapping[str, object], name: str) -> dict[str, object]:
+    return dict(_get(obj, name, dict))
+
+
+def parse_lead(data: object) -> Lead:
+    obj = _object(data, "lead")
+    contact = _object(obj.get("contact"), "contact")
+    source = obj.get("source")
+    return Lead(
+        id=_get(obj, "id", int),
+        conversation_id=_get(obj, "conversation_id", int),
+        contact=Contact(
+            name=_get(contact, "name", str),
+            email=_get(contact, "email", str),
+            phone=_get(contact, "phone", str),
+        ),
+        manager=_operator(obj.get("manager")),
+        transcript=[_chat_message(m) for m in _get(obj, "transcript", list)],
+        source=None if source is None else _mapping(obj, "source"),
+        params=_mapping(obj, "params"),
+        created_at=_datetime(obj, "created_at"),
+    )
+
+
+def parse_lead_list(data: object) -> list[Lead]:
+    return [parse_lead(item) for item in _get(_object(data, "lead list"), "data", list)]
+
+
+def parse_conversation(data: object) -> Conversation:
+    obj = _object(data, "conversation")
+    visitor = _object(obj.get("visitor"), "visitor")
+    visit = obj.get("visit")
+    return Conversation(
+        id=_get(obj, "id", int),
+        status=_get(obj, "status", str),
+        assignee=_operator(obj.get("assignee")),
+        rating=_optional(obj, "rating", int),
+        rating_comment=_optional(obj, "rating_comment", str),
+        params=_mapping(obj, "params"),
+        page_url=_get(obj, "page_url", str),
+        language=_get(obj, "language", str),
+        created_at=_datetime(obj, "created_at"),
+        updated_at=_datetime(obj, "updated_at"),
+        visitor=ConversationVisitor(
+            name=_get(visitor, "name", str),
+            email=_get(visitor, "email", str),
+            phone=_get(visitor, "phone", str),
+            verified=_get(visitor, "verified", bool),
+            external_id=_optional(visitor, "external_id", str),
+        ),
+        visit=None if visit is None else _mapping(obj, "visit"),
+        messages=[_chat_message(m) for m in _get(obj, "messages", list)],
+    )
 
 
 _COUNTS = ("visits", "visitors", "pageviews", "events", "conversions")

@@ -1,5 +1,5 @@
 """API resources, reached as attributes of a client (``client.site``, ``client.events``,
-``client.reports``, ``client.webhook_endpoints``).
+``client.reports``, ``client.webhook_endpoints``, ``client.leads``, ``client.conversations``).
 
 Each resource comes as a sync and an async class with the same methods; what a call sends and how
 its answer is parsed is written once, in the module-level helpers and in ``_models``.
@@ -11,9 +11,14 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from ._models import (
+    Conversation,
+    Lead,
     Site,
     SourcesReport,
     WebhookEndpoint,
+    parse_conversation,
+    parse_lead,
+    parse_lead_list,
     parse_site,
     parse_sources_report,
     parse_webhook_endpoint,
@@ -27,6 +32,19 @@ SITE_PATH = "/api/v2/site"
 EVENTS_PATH = "/api/v2/events"
 SOURCES_REPORT_PATH = "/api/v2/reports/sources"
 WEBHOOK_ENDPOINTS_PATH = "/api/v2/webhook_endpoints"
+LEADS_PATH = "/api/v2/leads"
+CONVERSATIONS_PATH = "/api/v2/conversations"
+
+
+def _id_path(base: str, what: str, id: int) -> str:
+    # The id goes into the URL path: refuse anything but an integer (no "1/../other").
+    if not isinstance(id, int) or isinstance(id, bool):
+        raise TypeError(f"a {what} id is an int, not {type(id).__name__}")
+    return f"{base}/{id}"
+
+
+def _limit_params(limit: int | None) -> dict[str, str | int]:
+    return {} if limit is None else {"limit": limit}
 
 
 def _webhook_endpoint_path(id: int) -> str:
@@ -250,3 +268,56 @@ class AsyncWebhookEndpoints:
 
     async def delete(self, id: int) -> None:
         await self._client._request("DELETE", _webhook_endpoint_path(id))
+
+
+class Leads:
+    """Chats your operators made leads (contact, manager, transcript, source, params)."""
+
+    def __init__(self, client: "Client") -> None:
+        self._client = client
+
+    def list(self, limit: int | None = None) -> builtins.list[Lead]:
+        """Newest first; ``limit`` from 1 to 100 (default 100)."""
+        data = self._client._request("GET", LEADS_PATH, params=_limit_params(limit))
+        return parse_lead_list(data)
+
+    def get(self, id: int) -> Lead:
+        return parse_lead(self._client._request("GET", _id_path(LEADS_PATH, "lead", id)))
+
+
+class AsyncLeads:
+    """Chats your operators made leads (contact, manager, transcript, source, params)."""
+
+    def __init__(self, client: "AsyncClient") -> None:
+        self._client = client
+
+    async def list(self, limit: int | None = None) -> builtins.list[Lead]:
+        """Newest first; ``limit`` from 1 to 100 (default 100)."""
+        data = await self._client._request("GET", LEADS_PATH, params=_limit_params(limit))
+        return parse_lead_list(data)
+
+    async def get(self, id: int) -> Lead:
+        data = await self._client._request("GET", _id_path(LEADS_PATH, "lead", id))
+        return parse_lead(data)
+
+
+class Conversations:
+    """Chat conversations: the messages the visitor saw, the visitor, the visit's source."""
+
+    def __init__(self, client: "Client") -> None:
+        self._client = client
+
+    def get(self, id: int) -> Conversation:
+        path = _id_path(CONVERSATIONS_PATH, "conversation", id)
+        return parse_conversation(self._client._request("GET", path))
+
+
+class AsyncConversations:
+    """Chat conversations: the messages the visitor saw, the visitor, the visit's source."""
+
+    def __init__(self, client: "AsyncClient") -> None:
+        self._client = client
+
+    async def get(self, id: int) -> Conversation:
+        path = _id_path(CONVERSATIONS_PATH, "conversation", id)
+        return parse_conversation(await self._client._request("GET", path))

@@ -39,6 +39,7 @@ _ERROR_BODY_CHARS = 300
 # up; at import time they are English, and pages translate them when they show them.
 EVENT_TYPES: dict[str, str] = {
     "ping": _("A test event sent from the console to check that an endpoint works."),
+    "lead.created": _("An operator made a chat conversation a lead (contact, transcript, source)."),
 }
 
 

@@ -57,6 +57,15 @@
     }
   });
 
+  // "Go back" on error pages (a javascript: link would break the Content-Security-Policy).
+  document.addEventListener("click", function (event) {
+    var back = event.target.closest("a[data-back]");
+    if (back && window.history.length > 1) {
+      event.preventDefault();
+      window.history.back();
+    }
+  });
+
   document.addEventListener("change", function (event) {
     var select = event.target;
     if (select.matches && select.matches("select[data-autosubmit]") && select.form) {

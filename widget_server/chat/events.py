@@ -1,0 +1,153 @@
+"""What the chat publishes on the bus (channel ``chat``), always after the change committed.
+
+Each event is tagged with ``site``, the conversation's ``visitor`` and ``assignee`` (the hub
+routes by these) and carries the frames already rendered: ``visitor_frame`` for the visitor's
+sockets (absent when the visitor must not see it: notes), ``console_frame`` for operators.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from widget_server.accounts import service as accounts
+from widget_server.accounts.models import User
+from widget_server.chat import frames, store
+from widget_server.chat.models import ChatMessage, ChatVisitor, Conversation
+from widget_server.counter import service as counter
+from widget_server.settings import Settings
+
+if TYPE_CHECKING:
+    from widget_server.runtime import Runtime
+
+CHANNEL = "chat"
+
+
+async def user(state: Runtime, user_id: int | None) -> User | None:
+    return await accounts.get_user(state.engine, user_id) if user_id is not None else None
+
+
+async def channel_of(state: Runtime, conversation: Conversation) -> str | None:
+    if conversation.visit_number is None:
+        return None
+    found = await counter.visit_source(
+        state.engine, conversation.site_id, conversation.visit_number
+    )
+    return found.channel if found else None
+
+
+async def summaries(
+    state: Runtime, conversation: Conversation, visitor: ChatVisitor | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The conversation's summary as its visitor sees it, and as operators see it."""
+    async with state.engine.connect() as conn:
+        if visitor is None:
+            visitor = await store.visitor_by_id(conn, conversation.visitor_id)
+        for_visitor = await store.unread_counts(conn, "visitor", [conversation.id])
+        for_console = await store.unread_counts(conn, "operator", [conversation.id])
+    assert visitor is not None
+    operator = await user(state, conversation.assignee_id)
+    base = state.settings.base_url
+    return (
+        frames.visitor_summary(
+            conversation, unread=for_visitor.get(conversation.id, 0), operator=operator,
+            base_url=base,
+        ),
+        frames.console_summary(
+            conversation,
+            unread=for_console.get(conversation.id, 0),
+            operator=operator,
+            visitor=visitor,
+            channel=await channel_of(state, conversation),
+            base_url=base,
+        ),
+    )  # fmt: skip
+
+
+def _tags(conversation: Conversation) -> dict[str, Any]:
+    return {
+        "site": conversation.site_id,
+        "visitor": conversation.visitor_id,
+        "c": conversation.id,
+        "assignee": conversation.assignee_id,
+    }
+
+
+async def publish(state: Runtime, event: dict[str, Any]) -> None:
+    await state.bus.publish(CHANNEL, event)
+
+
+def message_event(
+    settings: Settings,
+    conversation: Conversation,
+    message: ChatMessage,
+    visitor: ChatVisitor,
+    author: User | None,
+) -> dict[str, Any]:
+    """The ``msg`` event of a stored message (notes: for operators only)."""
+
+    def frame(console: bool) -> dict[str, Any]:
+        return frames.message_frame(
+            message,
+            author=author,
+            visitor=visitor,
+            base_url=settings.base_url,
+            secret_key=settings.secret_key,
+            console=console,
+        )
+
+    event: dict[str, Any] = {"k": "msg", **_tags(conversation), "console_frame": frame(True)}
+    if not message.is_note:
+        event["visitor_frame"] = frame(False)
+    return event
+
+
+async def conversation_changed(
+    state: Runtime,
+    conversation_id: int,
+    *,
+    previous_assignee: int | None = None,
+    was_unassigned: bool = False,
+) -> Conversation | None:
+    """Publish the conversation's new summary to both sides; returns it as it is now.
+
+    Operators who could see it before the change also get this frame: every operator when it
+    ``was_unassigned`` (it leaves their "new" list), the ``previous_assignee`` on a transfer.
+    """
+    async with state.engine.connect() as conn:
+        conversation = await store.conversation(conn, conversation_id)
+    if conversation is None:
+        return None
+    mine, theirs = await summaries(state, conversation)
+    await publish(
+        state,
+        {
+            "k": "conv",
+            **_tags(conversation),
+            "previous_assignee": previous_assignee,
+            "was_unassigned": was_unassigned,
+            "visitor_frame": {"t": "conv", "conversation": mine},
+            "console_frame": {"t": "conv", "conversation": theirs},
+        },
+    )
+    return conversation
+
+
+async def notify_assigned(state: Runtime, conversation: Conversation) -> None:
+    _mine, theirs = await summaries(state, conversation)
+    frame = {"t": "notify", "kind": "assigned", "conversation": theirs}
+    await publish(state, {"k": "notify", "site": conversation.site_id,
+                          "user": conversation.assignee_id, "console_frame": frame})  # fmt: skip
+
+
+async def typing_or_read(
+    state: Runtime, conversation: Conversation, *, side: str, frame: dict[str, Any]
+) -> None:
+    """A typing indicator or read mark from one side (``visitor`` or ``operator``), for the
+    other side's sockets."""
+    key = "console_frame" if side == "visitor" else "visitor_frame"
+    await publish(state, {"k": frame["t"], "from": side, **_tags(conversation), key: frame})
+
+
+async def presence_changed(state: Runtime, site_id: int, user_id: int, presence: str) -> None:
+    frame = {"t": "presence", "operator": user_id, "state": presence}
+    await publish(state, {"k": "presence", "site": site_id, "console_frame": frame})

@@ -1,0 +1,413 @@
+"""Chat rules: sending (sequence numbers, de-duplication of resends), statuses, taking and
+assigning, who sees what, read marks, typing. No HTTP, no SQL.
+
+Every message is stored in one transaction that takes the conversation's next ``seq`` with an
+atomic ``UPDATE … RETURNING`` and inserts the row; a resend of a client id already stored
+(``UNIQUE(conversation, client id)``) returns the stored message with its seq. Events are
+published on the bus only after the transaction committed (``events.py``).
+
+Other modules of the chat: ``visitors.py`` (tokens, identity, params, the session, ending and
+rating), ``presence.py`` (operators online, auto-assignment), ``leads.py``, ``attachments.py``,
+``transcripts.py``, ``console.py`` (the console's lists and detail), ``hub.py`` and the two
+``*_socket.py`` (websockets).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from widget_server.accounts import operators as team
+from widget_server.accounts import service as accounts
+from widget_server.accounts.models import Access, User
+from widget_server.chat import events, file_store, limits, presence, store
+from widget_server.chat.models import ChatMessage, ChatVisitor, Conversation
+from widget_server.db.metadata import utcnow
+from widget_server.errors import Conflict, Forbidden, InvalidRequest, NotFound, invalid
+from widget_server.i18n import _
+from widget_server.widgets import service as widgets
+
+if TYPE_CHECKING:
+    from widget_server.runtime import Runtime
+
+MAX_TEXT = 4000
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+@dataclass(frozen=True)
+class Sent:
+    message: ChatMessage
+    conversation: Conversation
+    new: bool  # False: a resend of a stored message; nothing was stored
+    event: dict[str, Any] | None = None  # the bus event to publish once committed
+
+
+OnStored = Callable[[Sent], None]
+
+
+def closed_error() -> Conflict:
+    return Conflict(
+        _("This conversation has ended. Start a new one to write again."), code="closed"
+    )
+
+
+def not_found() -> NotFound:
+    return NotFound(_("No such conversation."))
+
+
+def clean_message(client_id: object, text: object, file_id: object) -> tuple[str, str, str | None]:
+    if not isinstance(client_id, str) or not _CLIENT_ID.match(client_id):
+        raise invalid("cid", _("A client id is 8 to 64 letters, digits, - or _."))
+    if text is None:
+        text = ""
+    if not isinstance(text, str):
+        raise invalid("text", _("The text must be a string."))
+    if file_id is not None and not isinstance(file_id, str):
+        raise invalid("file", _("Unknown file."), "file")
+    text = text.strip()
+    if len(text) > MAX_TEXT:
+        raise invalid("text", _("A message is at most {count} characters.").format(count=MAX_TEXT))
+    if not text and not file_id:
+        raise invalid("text", _("Write a message."), "required")
+    return client_id, text, file_id
+
+
+async def _file_of_site(conn: AsyncConnection, site_id: int, file_id: str | None) -> None:
+    if file_id is not None and await file_store.chat_file(conn, site_id, file_id) is None:
+        raise InvalidRequest(_("Unknown file."), code="file")
+
+
+async def _stored(conn: AsyncConnection, conversation_id: int, client_id: str) -> Sent | None:
+    found = await store.message_by_client_id(conn, conversation_id, client_id)
+    if found is None:
+        return None
+    conversation = await store.conversation(conn, conversation_id)
+    assert conversation is not None
+    return Sent(found, conversation, new=False)
+
+
+async def _append(
+    conn: AsyncConnection,
+    conversation_id: int,
+    *,
+    kind: str,
+    author_id: int | None,
+    client_id: str,
+    text: str,
+    file_id: str | None,
+    state: Runtime,
+    author: User | None = None,
+) -> Sent:
+    """Store the message with the next seq, and render its bus event now, so that it is
+    published right after the commit: one process publishes its messages in seq order."""
+    now = utcnow()
+    visible = kind != "note"
+    preview = (text or "📎") if visible else None
+    seq = await store.next_seq(
+        conn, conversation_id, now=now, last_text=preview, reopen_pending=kind == "visitor"
+    )
+    if seq is None:
+        raise closed_error()
+    message_id = await store.insert_message(
+        conn,
+        conversation_id=conversation_id,
+        seq=seq,
+        kind=kind,
+        author_id=author_id,
+        client_id=client_id,
+        text=text,
+        file_id=file_id,
+        created_at=now,
+    )
+    message = await store.message_by_id(conn, message_id)
+    conversation = await store.conversation(conn, conversation_id)
+    assert message is not None and conversation is not None
+    visitor = await store.visitor_by_id(conn, conversation.visitor_id)
+    assert visitor is not None
+    event = events.message_event(state.settings, conversation, message, visitor, author)
+    return Sent(message, conversation, new=True, event=event)
+
+
+# --- visitors --------------------------------------------------------------------------------
+
+
+async def visitor_send(
+    state: Runtime,
+    visitor: ChatVisitor,
+    *,
+    conversation_id: int | None,
+    client_id: object,
+    text: object,
+    file_id: object = None,
+    contact: dict[str, str] | None = None,
+    ip: str = "",
+    on_stored: OnStored | None = None,
+) -> Sent:
+    """Store a visitor's message (``conversation_id=None`` opens a conversation).
+
+    ``on_stored`` is called with a newly stored message right after the commit, before anyone
+    is told about it: a socket queues its ack there, so the ack comes before any reaction."""
+    cid, body, file = clean_message(client_id, text, file_id)
+    auto = False
+    if conversation_id is None:
+        sent, auto = await _open(state, visitor, cid, body, file, contact or {}, ip)
+    else:
+        sent = await _visitor_reply(state, visitor, conversation_id, cid, body, file)
+    if sent.event is not None:
+        if on_stored is not None:
+            on_stored(sent)
+        await events.publish(state, sent.event)
+        await events.conversation_changed(state, sent.conversation.id)
+        if auto:
+            await presence.auto_assign(state, sent.conversation)
+    return sent
+
+
+async def _open(
+    state: Runtime,
+    visitor: ChatVisitor,
+    cid: str,
+    text: str,
+    file_id: str | None,
+    contact: dict[str, str],
+    ip: str,
+) -> tuple[Sent, bool]:
+    """The opening message stored (or found again), and whether to auto-assign the chat."""
+    settings = await widgets.widget_settings(state.engine, visitor.site_id)
+    if not settings.chat_enabled:
+        raise NotFound(_("The chat is off on this site."))
+    async with state.engine.connect() as conn:
+        opened = await store.conversation_by_opening(conn, visitor.site_id, visitor.id, cid)
+        if opened is not None:
+            found = await _stored(conn, opened.id, cid)
+            if found is not None:
+                return found, False
+    if settings.identity_required and visitor.external_id is None:
+        raise Forbidden(_("Please log in on the site to chat with us."), code="identity_required")
+    now = utcnow()
+    try:
+        async with state.engine.begin() as conn:
+            await _file_of_site(conn, visitor.site_id, file_id)
+            await limits.check_new_conversation(
+                conn, site_id=visitor.site_id, visitor_id=visitor.id, ip=ip, now=now
+            )
+            await limits.check_message(conn, visitor_id=visitor.id, now=now)
+            fresh = await store.visitor_by_id(conn, visitor.id) or visitor
+            conversation_id = await store.insert_conversation(
+                conn,
+                site_id=visitor.site_id,
+                visitor_id=visitor.id,
+                visit_number=fresh.visit_number,
+                status="new",
+                opening_client_id=cid,
+                params=fresh.params,
+                page_url=fresh.page_url,
+                language=fresh.language,
+                ip=ip[:45],
+                created_at=now,
+                updated_at=now,
+            )
+            details = {
+                k: str(v).strip()[:120]
+                for k, v in contact.items()
+                if k in ("name", "email", "phone") and v
+            }
+            if details:
+                await store.update_visitor(conn, visitor.id, **details)
+            sent = await _append(
+                conn, conversation_id, kind="visitor", author_id=None, client_id=cid,
+                text=text, file_id=file_id, state=state,
+            )  # fmt: skip
+    except IntegrityError:  # the same first message, sent twice at once: the other one won
+        async with state.engine.connect() as conn:
+            opened = await store.conversation_by_opening(conn, visitor.site_id, visitor.id, cid)
+            found = await _stored(conn, opened.id, cid) if opened else None
+        if found is None:
+            raise
+        return found, False
+    return sent, settings.auto_assign
+
+
+async def _visitor_reply(
+    state: Runtime,
+    visitor: ChatVisitor,
+    conversation_id: int,
+    cid: str,
+    text: str,
+    file_id: str | None,
+) -> Sent:
+    async with state.engine.connect() as conn:
+        conversation = await store.conversation(conn, conversation_id)
+        if conversation is None or conversation.visitor_id != visitor.id:
+            raise not_found()
+        found = await _stored(conn, conversation_id, cid)
+    if found is not None:
+        return found
+    if conversation.status == "resolved":
+        raise closed_error()
+    try:
+        async with state.engine.begin() as conn:
+            await _file_of_site(conn, visitor.site_id, file_id)
+            await limits.check_message(conn, visitor_id=visitor.id, now=utcnow())
+            return await _append(
+                conn, conversation_id, kind="visitor", author_id=None, client_id=cid,
+                text=text, file_id=file_id, state=state,
+            )  # fmt: skip
+    except IntegrityError:
+        async with state.engine.connect() as conn:
+            found = await _stored(conn, conversation_id, cid)
+        if found is None:
+            raise
+        return found
+
+
+async def visitor_conversation(
+    state: Runtime, visitor: ChatVisitor, conversation_id: object
+) -> Conversation:
+    if not isinstance(conversation_id, int) or isinstance(conversation_id, bool):
+        raise not_found()
+    async with state.engine.connect() as conn:
+        conversation = await store.conversation(conn, conversation_id)
+    if conversation is None or conversation.visitor_id != visitor.id:
+        raise not_found()
+    return conversation
+
+
+# --- operators -------------------------------------------------------------------------------
+
+
+def can_see(access: Access, conversation: Conversation) -> bool:
+    """Admins and owners see every chat; operators the unassigned ones and theirs."""
+    if conversation.site_id != access.site.id:
+        return False
+    return access.is_admin or conversation.assignee_id in (None, access.user.id)
+
+
+async def visible_conversation(
+    state: Runtime, access: Access, conversation_id: object
+) -> Conversation:
+    if not isinstance(conversation_id, int) or isinstance(conversation_id, bool):
+        raise not_found()
+    async with state.engine.connect() as conn:
+        conversation = await store.conversation(conn, conversation_id)
+    if conversation is None or not can_see(access, conversation):
+        raise not_found()
+    return conversation
+
+
+async def operator_send(
+    state: Runtime,
+    access: Access,
+    conversation_id: object,
+    *,
+    client_id: object,
+    text: object,
+    file_id: object = None,
+    note: bool = False,
+    on_stored: OnStored | None = None,
+) -> Sent:
+    """A reply (or a private note). Replying to an unassigned chat takes it. ``on_stored``:
+    as for ``visitor_send``."""
+    cid, body, file = clean_message(client_id, text, file_id)
+    conversation = await visible_conversation(state, access, conversation_id)
+    async with state.engine.connect() as conn:
+        found = await _stored(conn, conversation.id, cid)
+    if found is not None:
+        return found
+    try:
+        async with state.engine.begin() as conn:
+            await _file_of_site(conn, access.site.id, file)
+            if not note and conversation.assignee_id is None:
+                await store.take(conn, conversation.id, access.user.id, utcnow())
+            sent = await _append(
+                conn, conversation.id, kind="note" if note else "operator",
+                author_id=access.user.id, client_id=cid, text=body, file_id=file,
+                state=state, author=access.user,
+            )  # fmt: skip
+    except IntegrityError:
+        async with state.engine.connect() as conn:
+            found = await _stored(conn, conversation.id, cid)
+        if found is None:
+            raise
+        return found
+    if on_stored is not None:
+        on_stored(sent)
+    if sent.event is not None:
+        await events.publish(state, sent.event)
+    await events.conversation_changed(
+        state, conversation.id, was_unassigned=conversation.assignee_id is None
+    )
+    return sent
+
+
+async def take(state: Runtime, access: Access, conversation_id: object) -> Conversation:
+    """Assign a new chat to oneself; of operators taking it at once, one wins (409 for others)."""
+    conversation = await visible_conversation(state, access, conversation_id)
+    async with state.engine.begin() as conn:
+        taken = await store.take(conn, conversation.id, access.user.id, utcnow())
+    if not taken:
+        raise Conflict(_("Someone else has already taken this chat."), code="taken")
+    changed = await events.conversation_changed(state, conversation.id, was_unassigned=True)
+    assert changed is not None
+    return changed
+
+
+async def assign(
+    state: Runtime, access: Access, conversation_id: object, to: object
+) -> Conversation:
+    """Admins assign or transfer a chat to any active member of the site."""
+    accounts.require_admin(access)
+    conversation = await visible_conversation(state, access, conversation_id)
+    if isinstance(to, bool) or not isinstance(to, int):
+        raise invalid("to", _("Choose an operator."))
+    async with state.engine.begin() as conn:
+        members = await team.members_on(conn, access.site.id)
+        if not any(m.user.id == to and m.is_active for m in members):
+            raise invalid("to", _("This person does not work on this site."), "unknown")
+        await store.assign(conn, conversation.id, to, utcnow())
+    changed = await events.conversation_changed(
+        state,
+        conversation.id,
+        previous_assignee=conversation.assignee_id,
+        was_unassigned=conversation.assignee_id is None,
+    )
+    assert changed is not None
+    if conversation.assignee_id != to:
+        await events.notify_assigned(state, changed)
+    return changed
+
+
+async def set_status(
+    state: Runtime, access: Access, conversation_id: object, status: object
+) -> Conversation:
+    conversation = await visible_conversation(state, access, conversation_id)
+    if status not in ("open", "pending", "resolved"):
+        raise invalid("status", _("The status is open, pending or resolved."))
+    async with state.engine.begin() as conn:
+        changed = await store.set_status(conn, conversation.id, str(status), utcnow())
+    now = await events.conversation_changed(state, conversation.id) if changed else conversation
+    assert now is not None
+    return now
+
+
+async def mark_read(state: Runtime, conversation: Conversation, side: str, seq: object) -> bool:
+    """Move a read mark forward and tell the other side (read receipts)."""
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
+        raise invalid("seq", _("A sequence number is a positive whole number."))
+    async with state.engine.begin() as conn:
+        moved = await store.mark_read(conn, conversation.id, side, seq)
+    if moved:
+        frame = {"t": "read", "c": conversation.id, "seq": seq}
+        await events.typing_or_read(state, conversation, side=side, frame=frame)
+        await events.conversation_changed(state, conversation.id)
+    return moved
+
+
+async def typing(state: Runtime, conversation: Conversation, side: str, on: object) -> None:
+    frame = {"t": "typing", "c": conversation.id, "on": bool(on)}
+    await events.typing_or_read(state, conversation, side=side, frame=frame)

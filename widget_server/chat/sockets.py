@@ -1,0 +1,154 @@
+"""What the visitor and console sockets share: reading the hello, error frames, the writer that
+drains a listener's queue, and catching up with ``since``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from widget_server.chat import frames, store
+from widget_server.chat.events import user
+from widget_server.chat.models import ChatVisitor, Conversation
+from widget_server.errors import TooManyRequests, VitrineError
+from widget_server.runtime import Runtime
+
+HELLO_TIMEOUT = 15.0
+MAX_FRAME = 16 * 1024
+
+# Close codes (4000 + the HTTP status they stand for).
+BAD_FRAME = 4400
+BAD_TOKEN = 4401
+FOREIGN_ORIGIN = 4403
+NO_SITE = 4404
+
+
+class Closed(Exception):
+    """The socket was closed while waiting for a frame."""
+
+
+async def receive_frame(websocket: WebSocket, wait: float | None = None) -> dict[str, Any]:
+    """The next JSON object from the client (within ``wait`` seconds); ``{}`` for anything that
+    is not one."""
+    try:
+        message = await asyncio.wait_for(websocket.receive(), wait)
+    except TimeoutError:
+        raise Closed from None
+    if message["type"] == "websocket.disconnect":
+        raise Closed
+    text = message.get("text")
+    if text is None or len(text) > MAX_FRAME:
+        return {}
+    try:
+        frame = json.loads(text)
+    except ValueError:
+        return {}
+    return frame if isinstance(frame, dict) else {}
+
+
+async def close(websocket: WebSocket, code: int) -> None:
+    if websocket.application_state != WebSocketState.DISCONNECTED:
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await websocket.close(code)
+
+
+_CODES = {"invalid_request": "invalid", "bad_request": "invalid", "conflict": "invalid"}
+
+
+def error_frame(exc: VitrineError, frame: dict[str, Any], *, echo: str) -> dict[str, Any]:
+    """``{"t": "error", "code", "message", …}``, echoing the frame's ``cid`` or ``r``."""
+    answer: dict[str, Any] = {
+        "t": "error",
+        "code": _CODES.get(exc.error_code, exc.error_code),
+        "message": exc.message,
+    }
+    if exc.details:
+        answer["details"] = exc.details
+    if isinstance(exc, TooManyRequests):
+        answer["retry_after"] = exc.retry_after
+    if echo in frame:
+        answer[echo] = frame[echo]
+    if "cid" in frame and "cid" not in answer:
+        answer["cid"] = frame["cid"]
+    return answer
+
+
+async def write_frames(
+    websocket: WebSocket, queue: asyncio.Queue[dict[str, Any]], sent: set[tuple[int, int]]
+) -> None:
+    """Send what arrives in the queue, in order, dropping messages already sent from the
+    backlog (``sent``: (conversation, seq) pairs)."""
+    while True:
+        frame = await queue.get()
+        if frame.get("t") == "msg" and (frame["c"], frame["seq"]) in sent:
+            continue
+        try:
+            await websocket.send_json(frame)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            return
+
+
+def parse_since(value: object) -> dict[int, int]:
+    """``{"7": 12}`` → ``{7: 12}``; anything malformed is left out."""
+    since: dict[int, int] = {}
+    if not isinstance(value, dict):
+        return since
+    for key, seq in list(value.items())[:200]:
+        if str(key).isdigit() and isinstance(seq, int) and not isinstance(seq, bool):
+            since[int(key)] = max(seq, 0)
+    return since
+
+
+async def backlog(
+    state: Runtime,
+    conversations: Iterable[Conversation],
+    since: dict[int, int],
+    *,
+    console: bool,
+) -> list[dict[str, Any]]:
+    """The ``msg`` frames of what each conversation in ``since`` has after the given seq."""
+    result: list[dict[str, Any]] = []
+    base, secret = state.settings.base_url, state.settings.secret_key
+    authors: dict[int, Any] = {}
+    visitors: dict[int, ChatVisitor] = {}
+    for conversation in conversations:
+        if conversation.id not in since:
+            continue
+        async with state.engine.connect() as conn:
+            messages = await store.messages_after(
+                conn, conversation.id, since[conversation.id], notes=console
+            )
+            if conversation.visitor_id not in visitors:
+                found = await store.visitor_by_id(conn, conversation.visitor_id)
+                assert found is not None
+                visitors[conversation.visitor_id] = found
+        for message in messages:
+            if message.author_id is not None and message.author_id not in authors:
+                authors[message.author_id] = await user(state, message.author_id)
+            result.append(
+                frames.message_frame(
+                    message,
+                    author=authors.get(message.author_id) if message.author_id else None,
+                    visitor=visitors[conversation.visitor_id],
+                    base_url=base,
+                    secret_key=secret,
+                    console=console,
+                )
+            )
+    return result
+
+
+def ack(sent: Any) -> dict[str, Any]:
+    message = sent.message
+    return {
+        "t": "ack",
+        "cid": message.client_id,
+        "c": message.conversation_id,
+        "seq": message.seq,
+        "id": message.id,
+        "at": frames.iso(message.created_at),
+    }
