@@ -7,7 +7,9 @@
  *   vitrine('consent', false|true) false: hold hits in memory; true: send the held hits, in order
  *   vitrine('on', name, fn)        listen to a named event (widget modules; 'ready' is one)
  *   vitrine('emit', name, data)    call the listeners of a named event (for widget modules)
- * Unknown commands are ignored. vitrine.visit is the visit number once known (after the first
+ * Any other command (identify, chat, params, …) is kept in vitrine.p (its argument arrays, in
+ * order) and emitted as 'cmd' (data: the argument array): a module replays vitrine.p when it
+ * loads, then listens to 'cmd'. vitrine.i is the anonymous visitor id, vitrine.k the site key. vitrine.visit is the visit number once known (after the first
  * answer of each page load). Nothing is sent at all, and 'ready' never fires, under DNT/GPC when
  * the site honours them, in an automated browser unless the site allows it, and for the owner
  * (localStorage._vx, set by ?vitrine_ignore=1, cleared by ?vitrine_ignore=0).
@@ -129,13 +131,22 @@ if (!(stub && stub.l)) {
       send("p");
     }
   };
-  const api = (command, a, b) => {
+  // Commands of its own; any other is kept in vitrine.p and emitted as 'cmd' for the modules.
+  const api = (...args) => {
+    const [command, a, b] = args;
     if (command == "event") send("e", { n: a, p: b });
-    if (command == "ready") api.visit ? a({ visit: api.visit }) : on("ready", a);
-    if (command == "consent") (ok = a) && flush();
-    if (command == "on") on(a, b);
-    if (command == "emit") emit(a, b);
+    else if (command == "ready") api.visit ? a({ visit: api.visit }) : on("ready", a);
+    else if (command == "consent") (ok = a) && flush();
+    else if (command == "on") on(a, b);
+    else if (command == "emit") emit(a, b);
+    else {
+      api.p.push(args);
+      emit("cmd", args);
+    }
   };
+  api.p = [];
+  api.i = visitor;
+  api.k = C.k;
 
   page();
   for (const call of (stub && stub.q) || []) {

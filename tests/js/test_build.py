@@ -1,5 +1,6 @@
-"""The browser code's hard limits: the pasted stub and the counter stay within their byte budgets,
-the committed build is what sdk_js builds today, and the server's config placeholder is there once.
+"""The browser code's hard limits: the pasted stub, the counter and the chat modules stay within
+their byte budgets, the committed build is what sdk_js builds today, and the server's config
+placeholder is there once.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ DIST = ROOT / "widget_server" / "static" / "dist"
 COUNTER = DIST / "counter.js"
 STUB_BUDGET = 120
 COUNTER_BUDGET = 1500
+CHAT = [DIST / "chat.js", DIST / "chat-panel.js"]  # the launcher and the panel it loads
+CHAT_BUDGET = 12 * 1024  # both together
 PLACEHOLDER = b'"__VITRINE_CONFIG__"'
 
 
@@ -38,14 +41,29 @@ def test_the_counter_fits_in_1500_bytes_brotli() -> None:
     assert size <= COUNTER_BUDGET
 
 
+def test_the_chat_modules_fit_in_12_kb_brotli_together() -> None:
+    total = 0
+    for path in CHAT:
+        data = path.read_bytes()
+        size = len(brotli.compress(data, quality=11))
+        total += size
+        print(f"{path.name}: {len(data)} bytes, {size} bytes brotli-11")
+    print(f"chat modules together: {total} bytes brotli-11 (budget {CHAT_BUDGET})")
+    assert total <= CHAT_BUDGET
+
+
 def test_the_config_placeholder_occurs_exactly_once() -> None:
     assert COUNTER.read_bytes().count(PLACEHOLDER) == 1
 
 
 def test_no_source_map_is_served_from_dist() -> None:
-    data = COUNTER.read_bytes()
-    assert b"sourceMappingURL" not in data
-    assert sorted(path.name for path in DIST.iterdir()) == ["counter.js"]
+    for path in [COUNTER, *CHAT]:
+        assert b"sourceMappingURL" not in path.read_bytes()
+    assert sorted(path.name for path in DIST.iterdir()) == [
+        "chat-panel.js",
+        "chat.js",
+        "counter.js",
+    ]
 
 
 def test_the_committed_build_is_not_stale(tmp_path: Path) -> None:
