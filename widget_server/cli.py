@@ -16,7 +16,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from widget_server.errors import VitrineError
 from widget_server.settings import LANGUAGES, Settings, SettingsError
@@ -101,6 +101,11 @@ async def ensure_schema(engine: AsyncEngine, settings: Settings) -> None:
         await migrate.upgrade(engine)
 
 
+# Chat sockets carry small JSON frames: per-message compression would save a few bytes each at
+# the cost of a zlib stream per socket (about 40 KiB of memory each, measured by bench/chat.py).
+WEBSOCKET_OPTIONS: dict[str, Any] = {"ws_per_message_deflate": False}
+
+
 def run_server(app: Starlette, settings: Settings) -> int:
     """Serve until SIGINT or SIGTERM, then shut down gracefully and exit 0."""
     import uvicorn
@@ -116,6 +121,7 @@ def run_server(app: Starlette, settings: Settings) -> int:
             proxy_headers=True,
             timeout_graceful_shutdown=10,
             log_level="info",
+            **WEBSOCKET_OPTIONS,
         )
     finally:
         for sig, handler in previous.items():

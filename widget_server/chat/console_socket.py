@@ -28,13 +28,13 @@ from widget_server.chat.sockets import (
     HELLO_TIMEOUT,
     NO_SITE,
     Closed,
+    Outbox,
     ack,
     backlog,
     close,
     error_frame,
     parse_since,
     receive_frame,
-    write_frames,
 )
 from widget_server.errors import InvalidRequest, NotFound, VitrineError
 from widget_server.i18n import _
@@ -87,19 +87,22 @@ async def console_socket(websocket: WebSocket) -> None:
     listener = Listener(site_id=access.site.id, user_id=user.id, admin=access.is_admin)
     state.chat.add(listener)
     tasks: list[asyncio.Task[None]] = []
+    outbox: Outbox | None = None
     presence = ["online"]
     try:
         with i18n.language(user.language or access.site.default_language):
             await roster.set_presence(state, access.site.id, user.id, "online")
             await events.presence_changed(state, access.site.id, user.id, "online")
             sent = await _welcome(state, websocket, access, parse_since(hello.get("since")))
-            tasks.append(asyncio.create_task(write_frames(websocket, listener.queue, sent)))
+            outbox = Outbox(websocket, listener, sent)
             tasks.append(asyncio.create_task(_refresh(state, access, presence)))
             await _serve(state, websocket, access, listener, presence)
     except Closed:
         pass
     finally:
         state.chat.remove(listener)
+        if outbox is not None:
+            await outbox.close()
         for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -166,7 +169,7 @@ async def _serve(
         if answer is not None and "r" in frame and answer.get("t") != "error":
             answer["r"] = frame["r"]
         if answer is not None:
-            listener.queue.put_nowait(answer)
+            listener.put(answer)
 
 
 def _echo(answer: dict[str, Any], frame: dict[str, Any]) -> dict[str, Any]:
@@ -195,7 +198,7 @@ async def _handle(
             text=frame.get("text"),
             file_id=frame.get("file"),
             note=frame.get("note") is True,
-            on_stored=lambda stored: listener.queue.put_nowait(_echo(ack(stored), frame)),
+            on_stored=lambda stored: listener.put(_echo(ack(stored), frame)),
         )
         return None if sent.new else ack(sent)
     if kind == "take":

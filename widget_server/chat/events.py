@@ -7,6 +7,7 @@ sockets (absent when the visitor must not see it: notes), ``console_frame`` for 
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from widget_server.accounts import service as accounts
@@ -22,17 +23,41 @@ if TYPE_CHECKING:
 CHANNEL = "chat"
 
 
+# Every message re-renders its conversation's summary, and these two lookups are the same for all
+# of them: they are kept per app (``state.chat``). A visit's channel never changes; an operator's
+# name and avatar may, and then show within USER_TTL seconds.
+USER_TTL = 10.0
+_CACHE_SIZE = 10_000
+
+
 async def user(state: Runtime, user_id: int | None) -> User | None:
-    return await accounts.get_user(state.engine, user_id) if user_id is not None else None
+    if user_id is None:
+        return None
+    users = state.chat.users
+    cached = users.get(user_id)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    found = await accounts.get_user(state.engine, user_id)
+    if len(users) >= _CACHE_SIZE:
+        users.clear()
+    users[user_id] = (time.monotonic() + USER_TTL, found)
+    return found
 
 
 async def channel_of(state: Runtime, conversation: Conversation) -> str | None:
     if conversation.visit_number is None:
         return None
-    found = await counter.visit_source(
-        state.engine, conversation.site_id, conversation.visit_number
-    )
-    return found.channel if found else None
+    key = (conversation.site_id, conversation.visit_number)
+    channels = state.chat.channels
+    if key in channels:
+        return channels[key]
+    found = await counter.visit_source(state.engine, *key)
+    if found is None:  # not written yet (the counter's buffer): ask again next time
+        return None
+    if len(channels) >= _CACHE_SIZE:
+        channels.clear()
+    channels[key] = found.channel
+    return found.channel
 
 
 async def summaries(
@@ -42,19 +67,18 @@ async def summaries(
     async with state.engine.connect() as conn:
         if visitor is None:
             visitor = await store.visitor_by_id(conn, conversation.visitor_id)
-        for_visitor = await store.unread_counts(conn, "visitor", [conversation.id])
-        for_console = await store.unread_counts(conn, "operator", [conversation.id])
+        for_visitor, for_console = await store.unread_both(conn, conversation)
     assert visitor is not None
     operator = await user(state, conversation.assignee_id)
     base = state.settings.base_url
     return (
         frames.visitor_summary(
-            conversation, unread=for_visitor.get(conversation.id, 0), operator=operator,
+            conversation, unread=for_visitor, operator=operator,
             base_url=base,
         ),
         frames.console_summary(
             conversation,
-            unread=for_console.get(conversation.id, 0),
+            unread=for_console,
             operator=operator,
             visitor=visitor,
             channel=await channel_of(state, conversation),
@@ -107,14 +131,18 @@ async def conversation_changed(
     *,
     previous_assignee: int | None = None,
     was_unassigned: bool = False,
+    now: Conversation | None = None,
 ) -> Conversation | None:
-    """Publish the conversation's new summary to both sides; returns it as it is now.
+    """Publish the conversation's new summary to both sides; returns it as it is now (``now``:
+    the conversation as the caller's committed transaction left it, saving a read).
 
     Operators who could see it before the change also get this frame: every operator when it
     ``was_unassigned`` (it leaves their "new" list), the ``previous_assignee`` on a transfer.
     """
-    async with state.engine.connect() as conn:
-        conversation = await store.conversation(conn, conversation_id)
+    conversation = now
+    if conversation is None:
+        async with state.engine.connect() as conn:
+            conversation = await store.conversation(conn, conversation_id)
     if conversation is None:
         return None
     mine, theirs = await summaries(state, conversation)

@@ -12,12 +12,20 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from widget_server.accounts.models import User
 
 log = logging.getLogger(__name__)
 
 Event = dict[str, Any]
+
+# Frames a socket may have waiting before it counts as stuck (a client that stopped reading):
+# it is then closed with 1013 "try again later", and the client comes back with `since`.
+MAX_PENDING = 1000
+OVERFLOW: dict[str, Any] = {"t": "overflow"}
 
 
 @dataclass(eq=False)
@@ -29,6 +37,23 @@ class Listener:
     user_id: int | None = None
     admin: bool = False
     queue: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
+    stuck: bool = False
+    wake: Callable[[], None] | None = None  # the socket's outbox: there are frames to send
+
+    def put(self, frame: dict[str, Any]) -> None:
+        """Queue a frame, unless the socket has stopped reading: then its waiting frames are
+        dropped for ``OVERFLOW`` alone, nothing more is queued, and its outbox closes it when
+        it gets there (the client reconnects with ``since``)."""
+        if self.stuck:
+            return
+        if self.queue.qsize() >= MAX_PENDING:
+            self.stuck = True
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            frame = OVERFLOW
+        self.queue.put_nowait(frame)
+        if self.wake is not None:
+            self.wake()
 
     def wants(self, event: Event) -> dict[str, Any] | None:
         """The frame this socket should get for the event, or None."""
@@ -62,7 +87,10 @@ def _frame(event: Event, key: str) -> dict[str, Any] | None:
 
 class ChatHub:
     def __init__(self) -> None:
-        self._listeners: dict[int, set[Listener]] = defaultdict(set)
+        self._listeners: dict[tuple[int, int | None], set[Listener]] = defaultdict(set)
+        # Lookups every message's summary repeats (``events.user``, ``events.channel_of``).
+        self.users: dict[int, tuple[float, User | None]] = {}
+        self.channels: dict[tuple[int, int], str | None] = {}
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
 
@@ -100,25 +128,37 @@ class ChatHub:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
 
+    @staticmethod
+    def _key(listener: Listener) -> tuple[int, int | None]:
+        """Console sockets by site; visitor sockets by site and visitor, so an event reaches
+        the visitor's own sockets without looking at every other visitor's."""
+        return (listener.site_id, listener.visitor_id)
+
     def add(self, listener: Listener) -> None:
-        self._listeners[listener.site_id].add(listener)
+        self._listeners[self._key(listener)].add(listener)
 
     def remove(self, listener: Listener) -> None:
-        listeners = self._listeners.get(listener.site_id)
+        key = self._key(listener)
+        listeners = self._listeners.get(key)
         if listeners is not None:
             listeners.discard(listener)
             if not listeners:
-                del self._listeners[listener.site_id]
+                del self._listeners[key]
 
     def local_users(self, site_id: int) -> set[int]:
         return {
             listener.user_id
-            for listener in self._listeners.get(site_id, ())
+            for listener in self._listeners.get((site_id, None), ())
             if listener.user_id is not None
         }
 
     def dispatch(self, event: Event) -> None:
-        for listener in list(self._listeners.get(event.get("site", -1), ())):
-            frame = listener.wants(event)
-            if frame is not None:
-                listener.queue.put_nowait(frame)
+        site = event.get("site", -1)
+        keys = [(site, None)]
+        if event.get("visitor") is not None:
+            keys.append((site, event["visitor"]))
+        for key in keys:
+            for listener in list(self._listeners.get(key, ())):
+                frame = listener.wants(event)
+                if frame is not None:
+                    listener.put(frame)

@@ -26,7 +26,7 @@ from widget_server.accounts import operators as team
 from widget_server.accounts import service as accounts
 from widget_server.accounts.models import Access, User
 from widget_server.chat import events, file_store, limits, presence, store
-from widget_server.chat.models import ChatMessage, ChatVisitor, Conversation
+from widget_server.chat.models import ChatFile, ChatMessage, ChatVisitor, Conversation, Kind
 from widget_server.db.metadata import utcnow
 from widget_server.errors import Conflict, Forbidden, InvalidRequest, NotFound, invalid
 from widget_server.i18n import _
@@ -77,9 +77,15 @@ def clean_message(client_id: object, text: object, file_id: object) -> tuple[str
     return client_id, text, file_id
 
 
-async def _file_of_site(conn: AsyncConnection, site_id: int, file_id: str | None) -> None:
-    if file_id is not None and await file_store.chat_file(conn, site_id, file_id) is None:
+async def _file_of_site(
+    conn: AsyncConnection, site_id: int, file_id: str | None
+) -> ChatFile | None:
+    if file_id is None:
+        return None
+    found = await file_store.chat_file(conn, site_id, file_id)
+    if found is None:
         raise InvalidRequest(_("Unknown file."), code="file")
+    return found
 
 
 async def _stored(conn: AsyncConnection, conversation_id: int, client_id: str) -> Sent | None:
@@ -95,11 +101,11 @@ async def _append(
     conn: AsyncConnection,
     conversation_id: int,
     *,
-    kind: str,
+    kind: Kind,
     author_id: int | None,
     client_id: str,
     text: str,
-    file_id: str | None,
+    file: ChatFile | None,
     state: Runtime,
     author: User | None = None,
 ) -> Sent:
@@ -108,25 +114,21 @@ async def _append(
     now = utcnow()
     visible = kind != "note"
     preview = (text or "📎") if visible else None
-    seq = await store.next_seq(
+    conversation = await store.next_seq(
         conn, conversation_id, now=now, last_text=preview, reopen_pending=kind == "visitor"
     )
-    if seq is None:
+    if conversation is None:
         raise closed_error()
+    file_id = file.file_id if file else None
+    seq = conversation.last_seq
     message_id = await store.insert_message(
-        conn,
-        conversation_id=conversation_id,
-        seq=seq,
-        kind=kind,
-        author_id=author_id,
-        client_id=client_id,
-        text=text,
-        file_id=file_id,
-        created_at=now,
-    )
-    message = await store.message_by_id(conn, message_id)
-    conversation = await store.conversation(conn, conversation_id)
-    assert message is not None and conversation is not None
+        conn, conversation_id=conversation_id, seq=seq, kind=kind, author_id=author_id,
+        client_id=client_id, text=text, file_id=file_id, created_at=now,
+    )  # fmt: skip
+    message = ChatMessage(
+        id=message_id, conversation_id=conversation_id, seq=seq, kind=kind, author_id=author_id,
+        client_id=client_id, text=text, created_at=now, file=file,
+    )  # fmt: skip
     visitor = await store.visitor_by_id(conn, conversation.visitor_id)
     assert visitor is not None
     event = events.message_event(state.settings, conversation, message, visitor, author)
@@ -162,7 +164,7 @@ async def visitor_send(
         if on_stored is not None:
             on_stored(sent)
         await events.publish(state, sent.event)
-        await events.conversation_changed(state, sent.conversation.id)
+        await events.conversation_changed(state, sent.conversation.id, now=sent.conversation)
         if auto:
             await presence.auto_assign(state, sent.conversation)
     return sent
@@ -192,7 +194,7 @@ async def _open(
     now = utcnow()
     try:
         async with state.engine.begin() as conn:
-            await _file_of_site(conn, visitor.site_id, file_id)
+            file = await _file_of_site(conn, visitor.site_id, file_id)
             await limits.check_new_conversation(
                 conn, site_id=visitor.site_id, visitor_id=visitor.id, ip=ip, now=now
             )
@@ -221,7 +223,7 @@ async def _open(
                 await store.update_visitor(conn, visitor.id, **details)
             sent = await _append(
                 conn, conversation_id, kind="visitor", author_id=None, client_id=cid,
-                text=text, file_id=file_id, state=state,
+                text=text, file=file, state=state,
             )  # fmt: skip
     except IntegrityError:  # the same first message, sent twice at once: the other one won
         async with state.engine.connect() as conn:
@@ -252,11 +254,11 @@ async def _visitor_reply(
         raise closed_error()
     try:
         async with state.engine.begin() as conn:
-            await _file_of_site(conn, visitor.site_id, file_id)
+            file = await _file_of_site(conn, visitor.site_id, file_id)
             await limits.check_message(conn, visitor_id=visitor.id, now=utcnow())
             return await _append(
                 conn, conversation_id, kind="visitor", author_id=None, client_id=cid,
-                text=text, file_id=file_id, state=state,
+                text=text, file=file, state=state,
             )  # fmt: skip
     except IntegrityError:
         async with state.engine.connect() as conn:
@@ -321,12 +323,12 @@ async def operator_send(
         return found
     try:
         async with state.engine.begin() as conn:
-            await _file_of_site(conn, access.site.id, file)
+            stored_file = await _file_of_site(conn, access.site.id, file)
             if not note and conversation.assignee_id is None:
                 await store.take(conn, conversation.id, access.user.id, utcnow())
             sent = await _append(
                 conn, conversation.id, kind="note" if note else "operator",
-                author_id=access.user.id, client_id=cid, text=body, file_id=file,
+                author_id=access.user.id, client_id=cid, text=body, file=stored_file,
                 state=state, author=access.user,
             )  # fmt: skip
     except IntegrityError:
@@ -340,7 +342,10 @@ async def operator_send(
     if sent.event is not None:
         await events.publish(state, sent.event)
     await events.conversation_changed(
-        state, conversation.id, was_unassigned=conversation.assignee_id is None
+        state,
+        conversation.id,
+        was_unassigned=conversation.assignee_id is None,
+        now=sent.conversation,
     )
     return sent
 

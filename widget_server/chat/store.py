@@ -132,9 +132,10 @@ async def next_seq(
     now: datetime,
     last_text: str | None,
     reopen_pending: bool,
-) -> int | None:
-    """The conversation's next sequence number, taken atomically (one UPDATE … RETURNING: the
-    row lock on PostgreSQL, the write lock on SQLite); None when it is resolved or gone."""
+) -> Conversation | None:
+    """The conversation with its next sequence number taken (``last_seq``), atomically (one
+    UPDATE … RETURNING: the row lock on PostgreSQL, the write lock on SQLite); None when it is
+    resolved or gone."""
     values: dict[str, Any] = {"last_seq": conversations.c.last_seq + 1, "updated_at": now}
     if last_text is not None:
         values["last_text"] = last_text[:200]
@@ -146,10 +147,10 @@ async def next_seq(
         update(conversations)
         .where(conversations.c.id == conversation_id, conversations.c.status != "resolved")
         .values(**values)
-        .returning(conversations.c.last_seq)
+        .returning(*conversations.c)
     )
-    seq = (await conn.execute(query)).scalar()
-    return None if seq is None else int(seq)
+    row = (await conn.execute(query)).first()
+    return None if row is None else from_row(Conversation, row)
 
 
 async def set_status(
@@ -296,6 +297,22 @@ async def insert_message(conn: AsyncConnection, **values: Any) -> int:
     """Raises IntegrityError when the conversation already has this client id."""
     result = await conn.execute(insert(chat_messages).values(**values))
     return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+async def unread_both(conn: AsyncConnection, conversation: Conversation) -> tuple[int, int]:
+    """``unread_counts`` of both sides for one conversation, in one query: (visitor,
+    operators)."""
+    kind, seq = chat_messages.c.kind, chat_messages.c.seq
+    visitor = func.count().filter(
+        kind.in_(("operator", "system")), seq > conversation.visitor_read_seq
+    )
+    operators = func.count().filter(kind == "visitor", seq > conversation.operator_read_seq)
+    query = select(visitor, operators).where(
+        chat_messages.c.conversation_id == conversation.id,
+        seq > min(conversation.visitor_read_seq, conversation.operator_read_seq),
+    )
+    row = (await conn.execute(query)).one()
+    return int(row[0]), int(row[1])
 
 
 async def message_by_client_id(

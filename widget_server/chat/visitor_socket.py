@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from typing import Any
 
 from starlette.websockets import WebSocket
@@ -20,13 +18,13 @@ from widget_server.chat.sockets import (
     HELLO_TIMEOUT,
     NO_SITE,
     Closed,
+    Outbox,
     ack,
     backlog,
     close,
     error_frame,
     parse_since,
     receive_frame,
-    write_frames,
 )
 from widget_server.counter import service as counter
 from widget_server.errors import InvalidRequest, VitrineError
@@ -63,20 +61,18 @@ async def visitor_socket(websocket: WebSocket) -> None:
         return
     listener = Listener(site_id=site.site_id, visitor_id=visitor.id)
     state.chat.add(listener)  # before reading the backlog: nothing falls in between
-    writer: asyncio.Task[None] | None = None
+    outbox: Outbox | None = None
     try:
         with i18n.language(visitor.language):
             sent = await _welcome(state, websocket, visitor, parse_since(hello.get("since")))
-            writer = asyncio.create_task(write_frames(websocket, listener.queue, sent))
+            outbox = Outbox(websocket, listener, sent)
             await _serve(state, websocket, visitor, listener, websocket.client)
     except Closed:
         pass
     finally:
         state.chat.remove(listener)
-        if writer is not None:
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
+        if outbox is not None:
+            await outbox.close()
         await close(websocket, 1000)
 
 
@@ -107,7 +103,7 @@ async def _serve(
         except VitrineError as exc:
             answer = error_frame(exc, frame, echo="cid")
         if answer is not None:
-            listener.queue.put_nowait(answer)
+            listener.put(answer)
 
 
 async def _handle(
@@ -127,7 +123,7 @@ async def _handle(
             file_id=frame.get("file"),
             contact=contact if isinstance(contact, dict) else None,
             ip=ip,
-            on_stored=lambda stored: listener.queue.put_nowait(ack(stored)),
+            on_stored=lambda stored: listener.put(ack(stored)),
         )
         return None if sent.new else ack(sent)
     if kind in ("typing", "read"):

@@ -1,13 +1,50 @@
-"""The async engine: SQLite (WAL, foreign keys on) or PostgreSQL through asyncpg."""
+"""The async engine: SQLite (WAL, foreign keys on) or PostgreSQL through asyncpg.
+
+On SQLite, ``engine.begin()`` (the only way the code writes) starts ``BEGIN IMMEDIATE``: the
+transaction takes the write lock at its start instead of failing with "database is locked" when
+it upgrades from a read lock half-way through. Write transactions of one process also queue on an
+asyncio lock first, so they wait for each other without SQLite's busy handler, which polls with
+sleeps of up to 100 ms. ``engine.connect()`` (reads) starts a plain deferred ``BEGIN`` and, in WAL
+mode, reads beside a writer. Other processes on the same file still meet at SQLite's lock, with
+``busy_timeout``.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import weakref
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+_WRITE = "vitrine_write"
+
+
+class SQLiteEngine(AsyncEngine):
+    """An ``AsyncEngine`` whose ``begin()`` is a write transaction (see the module docstring)."""
+
+    def __init__(self, sync_engine: Any) -> None:
+        super().__init__(sync_engine)
+        # One lock per event loop (tests and commands may use an engine from several loops).
+        self._writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    @contextlib.asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        loop = asyncio.get_running_loop()
+        writers = self._writers.get(loop)
+        if writers is None:
+            writers = self._writers[loop] = asyncio.Lock()
+        async with writers, self.connect() as conn:
+            await conn.execution_options(**{_WRITE: True})
+            async with conn.begin():
+                yield conn
 
 
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
@@ -18,7 +55,7 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
-        return engine
+        return SQLiteEngine(engine.sync_engine)
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
 
@@ -35,9 +72,8 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(conn: Any) -> None:
-    # BEGIN IMMEDIATE: a transaction that will write waits for the lock at its start instead of
-    # failing with "database is locked" when it upgrades from a read lock half-way through.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    write = conn.get_execution_options().get(_WRITE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 async def ping(engine: AsyncEngine) -> None:

@@ -1,0 +1,430 @@
+"""Chat sockets under load, over loopback: memory per idle visitor socket, then message delivery
+latency visitor → operator in one process and across two processes sharing a database and Redis.
+
+    .venv/bin/python bench/chat.py [--sockets 10000] [--rate 500] [--seconds 10]
+                                   [--postgres URL] [--redis URL] [--skip-idle] [--skip-two]
+
+1. **Idle sockets.** Starts one ``vitrine serve``-like uvicorn process (SQLite in a temporary
+   folder, a site with the chat on), opens ``--sockets`` visitor sockets to it (``hello`` with a
+   visitor token each; ``--visitors`` distinct visitors share them as browser tabs do), waits for
+   the server to settle, and prints the server's resident memory before and after, and the
+   difference per socket. Goal: 10,000 sockets at ≤ 40 KB each.
+2. **Delivery, one process.** An operator's console socket and ``--senders`` visitors, each with
+   a conversation, on the same process; the visitors send ``--rate`` messages a second in all for
+   ``--seconds``, each carrying its send time; the latency is the time until the operator's socket
+   receives it (``msg`` frame). Prints p50 / p99. Goal: p99 ≤ 20 ms at 500 msg/s.
+3. **Delivery, two processes.** The same with the visitors on one process and the operator on
+   another, both on one PostgreSQL database (``--postgres``, default the machine's local server)
+   and one Redis (``--redis``). Goal: p99 ≤ 40 ms.
+
+The client is this script (asyncio + the ``websockets`` library), on the same 2-core machine as
+the servers; the figures include its own scheduling delays.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import resource
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import websockets
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from widget_server.chat.limits import MESSAGES_PER_VISITOR  # noqa: E402
+
+ORIGIN = "https://shop.example.com"
+PASSWORD = "bench-password-1"
+START_TIMEOUT = 30.0
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def raise_fd_limit() -> None:
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+# --- the servers (subprocesses of this script) --------------------------------------------------
+
+
+def serve(database_url: str, redis_url: str, port: int, data_dir: str) -> None:
+    import uvicorn
+
+    from widget_server.app import create_app
+    from widget_server.cli import WEBSOCKET_OPTIONS
+    from widget_server.settings import Settings
+
+    raise_fd_limit()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: None)
+    settings = Settings(
+        database_url=database_url,
+        redis_url=redis_url or None,
+        secret_key="bench-" + "x" * 40,
+        base_url=f"http://127.0.0.1:{port}",
+        port=port,
+        data_dir=Path(data_dir),
+    )
+    uvicorn.run(
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        backlog=4096,
+        timeout_graceful_shutdown=5,
+        **WEBSOCKET_OPTIONS,  # as `vitrine serve` runs
+    )
+
+
+async def seed(database_url: str) -> str:
+    """Migrate, then create a site with the chat on and its owner (who answers chats)."""
+    from widget_server.accounts import service as accounts
+    from widget_server.accounts.models import Access
+    from widget_server.db import migrate
+    from widget_server.db.engine import create_engine
+    from widget_server.widgets import service as widgets
+
+    engine = create_engine(database_url)
+    try:
+        await migrate.upgrade(engine)
+        owner = await accounts.create_user(
+            engine,
+            email=f"bench-{secrets.token_hex(4)}@example.com",
+            name="Bench Operator",
+            password=PASSWORD,
+        )
+        site = await accounts.create_site(
+            engine, name="Bench", owner=owner, allowed_origins=[ORIGIN], time_zone="UTC"
+        )
+        await widgets.enable_chat(Access(user=owner, site=site, role="owner"), engine)
+        return f"{site.key} {owner.email}"
+    finally:
+        await engine.dispose()
+
+
+@contextlib.contextmanager
+def server(database_url: str, redis_url: str, data_dir: str) -> Iterator[tuple[int, int]]:
+    """(port, pid) of a running server; stopped with SIGTERM on the way out."""
+    port = free_port()
+    args = ["serve", database_url, redis_url, str(port), data_dir]
+    process = subprocess.Popen([sys.executable, __file__, *args], cwd=ROOT)
+    deadline = time.monotonic() + START_TIMEOUT
+    try:
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("the server did not start") from None
+                time.sleep(0.1)
+        yield port, process.pid
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+# --- the clients ------------------------------------------------------------------------------
+
+
+def address(n: int) -> str:
+    """A distinct client address per visitor (uvicorn trusts X-Forwarded-For from loopback), so
+    the per-IP limits on new conversations apply as they would to real visitors."""
+    return f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
+
+
+async def session(http: httpx.AsyncClient, key: str, visitor: str, n: int) -> str:
+    body = json.dumps({"i": visitor, "lang": ["en"]})
+    answer = await http.post(
+        f"/chat/{key}/session",
+        content=body,
+        headers={"Origin": ORIGIN, "Content-Type": "text/plain", "X-Forwarded-For": address(n)},
+    )
+    answer.raise_for_status()
+    token: str = answer.json()["token"]
+    return token
+
+
+async def visitor_socket(port: int, key: str, token: str, n: int) -> Any:
+    ws = await websockets.connect(
+        f"ws://127.0.0.1:{port}/ws/visitor",
+        origin=ORIGIN,
+        additional_headers={"X-Forwarded-For": address(n)},
+        max_size=2**20,
+        open_timeout=60,
+        ping_interval=None,
+    )
+    await ws.send(json.dumps({"t": "hello", "site": key, "token": token, "since": {}}))
+    welcome = json.loads(await ws.recv())
+    if welcome.get("t") != "welcome":
+        raise RuntimeError(f"no welcome: {welcome}")
+    return ws
+
+
+async def console_socket(port: int, key: str, email: str) -> Any:
+    base = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient(base_url=base) as http:
+        page = await http.get("/console/login")
+        marker = 'name="csrf_token" value="'
+        csrf = page.text.split(marker, 1)[1].split('"', 1)[0]
+        answer = await http.post(
+            "/console/login", data={"email": email, "password": PASSWORD, "csrf_token": csrf}
+        )
+        if answer.status_code != 303:
+            raise RuntimeError(f"console login failed: {answer.status_code}")
+        cookie = "; ".join(f"{name}={value}" for name, value in http.cookies.items())
+    ws = await websockets.connect(
+        f"ws://127.0.0.1:{port}/ws/console",
+        origin=base,
+        additional_headers={"Cookie": cookie},
+        ping_interval=None,
+    )
+    await ws.send(json.dumps({"t": "hello", "site": key, "since": {}}))
+    while json.loads(await ws.recv()).get("t") != "welcome":
+        pass
+    return ws
+
+
+async def idle(port: int, pid: int, key: str, sockets: int, visitors: int) -> None:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+        tokens = [await session(http, key, f"bench-idle-{n:08d}", n) for n in range(visitors)]
+    await asyncio.sleep(1.0)
+    before = rss_kib(pid)
+    opened: list[Any] = []
+    started = time.perf_counter()
+    batch = 200
+    for first in range(0, sockets, batch):
+        count = min(batch, sockets - first)
+        opened += await asyncio.gather(
+            *(
+                visitor_socket(port, key, tokens[(first + n) % visitors], (first + n) % visitors)
+                for n in range(count)
+            )
+        )
+    took = time.perf_counter() - started
+    await asyncio.sleep(3.0)  # let the server settle (and its allocator)
+    after = rss_kib(pid)
+    per = (after - before) * 1024 / sockets
+    print(
+        f"idle     {sockets} visitor sockets ({visitors} visitors) opened in {took:.1f} s; "
+        f"server RSS {before / 1024:.1f} MiB -> {after / 1024:.1f} MiB: "
+        f"{per / 1024:.1f} KiB per socket (goal <= 40 KB)"
+    )
+    await asyncio.gather(*(ws.close() for ws in opened), return_exceptions=True)
+
+
+async def delivery(
+    label: str,
+    visitor_port: int,
+    operator_port: int,
+    key: str,
+    email: str,
+    rate: int,
+    seconds: float,
+    senders: int,
+) -> None:
+    operator = await console_socket(operator_port, key, email)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{visitor_port}", timeout=60) as http:
+        tokens = [await session(http, key, f"bench-{label}-{n:06d}", n) for n in range(senders)]
+    visitors = [await visitor_socket(visitor_port, key, token, n) for n, token in enumerate(tokens)]
+    conversations: list[int] = []
+    for n, ws in enumerate(visitors):  # each visitor opens a conversation first
+        await ws.send(
+            json.dumps({"t": "send", "c": None, "cid": f"open-{label}-{n:06d}", "text": "hello"})
+        )
+        while (frame := json.loads(await ws.recv())).get("t") != "ack":
+            pass
+        conversations.append(frame["c"])
+
+    sent: dict[str, float] = {}
+    latencies: list[float] = []
+    total = int(rate * seconds)
+    done = asyncio.Event()
+
+    async def receive() -> None:
+        async for raw in operator:
+            frame = json.loads(raw)
+            if frame.get("t") == "msg" and frame.get("cid") in sent:
+                latencies.append(time.perf_counter() - sent.pop(frame["cid"]))
+                if len(latencies) >= total:
+                    done.set()
+                    return
+
+    async def drain(ws: Any) -> None:  # acks and echoes the visitor gets back
+        with contextlib.suppress(websockets.ConnectionClosed):
+            async for _raw in ws:
+                pass
+
+    readers = [asyncio.create_task(receive())] + [asyncio.create_task(drain(ws)) for ws in visitors]
+    interval = 1.0 / rate
+    started = time.perf_counter()
+    for n in range(total):
+        at = started + n * interval
+        delay = at - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        cid = f"m-{label}-{n:08d}"
+        sent[cid] = time.perf_counter()
+        who = n % senders
+        frame = {"t": "send", "c": conversations[who], "cid": cid, "text": f"message {n}"}
+        await visitors[who].send(json.dumps(frame))
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(done.wait(), timeout=30)
+    took = time.perf_counter() - started
+    for task in readers:
+        task.cancel()
+    await asyncio.gather(*(ws.close() for ws in [operator, *visitors]), return_exceptions=True)
+    if not latencies:
+        print(f"{label:8} no message arrived")
+        return
+    ordered = sorted(latencies)
+    p50 = statistics.median(ordered) * 1000
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
+    print(
+        f"{label:8} {len(ordered)}/{total} messages at {rate} msg/s ({senders} visitors, "
+        f"{total / took:.0f} msg/s achieved): p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
+        f"max {ordered[-1] * 1000:.2f} ms, lost {total - len(ordered)}"
+    )
+
+
+def seed_sync(database_url: str) -> tuple[str, str]:
+    key, email = asyncio.run(seed(database_url)).split()
+    return key, email
+
+
+async def reachable(postgres: str, redis_url: str) -> str:
+    import asyncpg
+    import redis.asyncio as aioredis
+
+    try:
+        conn = await asyncpg.connect(postgres, timeout=3)
+        await conn.close()
+        client = aioredis.from_url(redis_url)
+        await client.ping()
+        await client.aclose()
+    except Exception as exc:
+        return str(exc)
+    return ""
+
+
+async def fresh_postgres(admin_url: str) -> str:
+    """A throwaway database on the server of ``admin_url``; returns its URL."""
+    import asyncpg
+
+    name = f"vitrine_bench_{secrets.token_hex(4)}"
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+async def drop_postgres(admin_url: str, url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sockets", type=int, default=10_000)
+    parser.add_argument("--visitors", type=int, default=1000, help="distinct visitors (tabs share)")
+    parser.add_argument("--rate", type=int, default=500, help="messages a second")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--senders", type=int, default=300, help="visitors sending messages")
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
+    parser.add_argument("--redis", default=DEFAULT_REDIS)
+    parser.add_argument("--skip-idle", action="store_true")
+    parser.add_argument("--skip-two", action="store_true")
+    args = parser.parse_args()
+    if not 0 < args.sockets <= 15_000 or not 0 < args.visitors <= args.sockets:
+        parser.error("--sockets must be 1..15000 and --visitors 1..sockets")
+    if not 0 < args.rate <= 5000 or not 0 < args.seconds <= 120 or not 0 < args.senders <= 1000:
+        parser.error("--rate 1..5000, --seconds up to 120, --senders 1..1000")
+    if args.rate * min(args.seconds, 60) / args.senders > MESSAGES_PER_VISITOR:
+        parser.error(
+            f"each visitor may send {MESSAGES_PER_VISITOR} messages a minute: use more --senders"
+        )
+    raise_fd_limit()
+
+    with tempfile.TemporaryDirectory(prefix="vitrine-chat-bench-") as tmp:
+        sqlite = f"sqlite+aiosqlite:///{tmp}/bench.db"
+        key, email = seed_sync(sqlite)
+        with server(sqlite, "", tmp) as (port, pid):
+            if not args.skip_idle:
+                asyncio.run(idle(port, pid, key, args.sockets, args.visitors))
+            asyncio.run(
+                delivery("one", port, port, key, email, args.rate, args.seconds, args.senders)
+            )
+    if args.skip_two:
+        return 0
+    problem = asyncio.run(reachable(args.postgres, args.redis))
+    if problem:
+        print(f"two      skipped: PostgreSQL or Redis not reachable ({problem})")
+        return 0
+    database = asyncio.run(fresh_postgres(args.postgres))
+    try:
+        with tempfile.TemporaryDirectory(prefix="vitrine-chat-bench-") as tmp:
+            url = database.replace("postgresql://", "postgresql+asyncpg://", 1)
+            key, email = seed_sync(url)
+            with (
+                server(url, args.redis, tmp) as (first, _),
+                server(url, args.redis, tmp) as (
+                    second,
+                    _,
+                ),
+            ):
+                asyncio.run(
+                    delivery(
+                        "two", first, second, key, email, args.rate, args.seconds, args.senders
+                    )
+                )
+    finally:
+        asyncio.run(drop_postgres(args.postgres, database))
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 6 and sys.argv[1] == "serve":
+        serve(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
+    else:
+        sys.exit(main())
