@@ -95,14 +95,14 @@ class Outbox:
         self.wake()  # frames queued while the backlog was being sent
 
     def wake(self) -> None:
-        if self._task is None and not self.listener.queue.empty():
+        if self._task is None and self.listener.queue:
             self._task = asyncio.create_task(self._drain())
 
     async def _drain(self) -> None:
         queue, websocket = self.listener.queue, self.websocket
         try:
-            while not queue.empty():
-                frame = queue.get_nowait()
+            while queue:
+                frame = queue.popleft()
                 if frame is OVERFLOW:
                     await close(websocket, TRY_AGAIN_LATER)
                     return
