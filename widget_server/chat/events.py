@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from widget_server.accounts import service as accounts
 from widget_server.accounts.models import User
 from widget_server.chat import frames, store
@@ -61,13 +63,20 @@ async def channel_of(state: Runtime, conversation: Conversation) -> str | None:
 
 
 async def summaries(
-    state: Runtime, conversation: Conversation, visitor: ChatVisitor | None = None
+    state: Runtime,
+    conversation: Conversation,
+    visitor: ChatVisitor | None = None,
+    *,
+    conn: AsyncConnection | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The conversation's summary as its visitor sees it, and as operators see it."""
-    async with state.engine.connect() as conn:
-        if visitor is None:
-            visitor = await store.visitor_by_id(conn, conversation.visitor_id)
-        for_visitor, for_console = await store.unread_both(conn, conversation)
+    """The conversation's summary as its visitor sees it, and as operators see it (read on
+    ``conn`` when given: the caller's transaction)."""
+    if conn is None:
+        async with state.engine.connect() as own:
+            return await summaries(state, conversation, visitor, conn=own)
+    if visitor is None:
+        visitor = await store.visitor_by_id(conn, conversation.visitor_id)
+    for_visitor, for_console = await store.unread_both(conn, conversation)
     assert visitor is not None
     operator = await user(state, conversation.assignee_id)
     base = state.settings.base_url
@@ -145,19 +154,34 @@ async def conversation_changed(
             conversation = await store.conversation(conn, conversation_id)
     if conversation is None:
         return None
-    mine, theirs = await summaries(state, conversation)
+    summary = await summaries(state, conversation)
     await publish(
         state,
-        {
-            "k": "conv",
-            **_tags(conversation),
-            "previous_assignee": previous_assignee,
-            "was_unassigned": was_unassigned,
-            "visitor_frame": {"t": "conv", "conversation": mine},
-            "console_frame": {"t": "conv", "conversation": theirs},
-        },
-    )
+        conversation_event(
+            conversation, summary, previous_assignee=previous_assignee,
+            was_unassigned=was_unassigned,
+        ),
+    )  # fmt: skip
     return conversation
+
+
+def conversation_event(
+    conversation: Conversation,
+    summary: tuple[dict[str, Any], dict[str, Any]],
+    *,
+    previous_assignee: int | None = None,
+    was_unassigned: bool = False,
+) -> dict[str, Any]:
+    """The ``conv`` event of a conversation, from its two summaries (see ``summaries``)."""
+    mine, theirs = summary
+    return {
+        "k": "conv",
+        **_tags(conversation),
+        "previous_assignee": previous_assignee,
+        "was_unassigned": was_unassigned,
+        "visitor_frame": {"t": "conv", "conversation": mine},
+        "console_frame": {"t": "conv", "conversation": theirs},
+    }
 
 
 async def notify_assigned(state: Runtime, conversation: Conversation) -> None:

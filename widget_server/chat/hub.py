@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from widget_server.accounts.models import User
+from widget_server.chat.limits import MessageLimiter
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ class ChatHub:
         # Lookups every message's summary repeats (``events.user``, ``events.channel_of``).
         self.users: dict[int, tuple[float, User | None]] = {}
         self.channels: dict[tuple[int, int], str | None] = {}
+        self.message_limiter = MessageLimiter()  # visitors' messages in this process
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
 

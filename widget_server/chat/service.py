@@ -28,7 +28,14 @@ from widget_server.accounts.models import Access, User
 from widget_server.chat import events, file_store, limits, presence, store
 from widget_server.chat.models import ChatFile, ChatMessage, ChatVisitor, Conversation, Kind
 from widget_server.db.metadata import utcnow
-from widget_server.errors import Conflict, Forbidden, InvalidRequest, NotFound, invalid
+from widget_server.errors import (
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    TooManyRequests,
+    invalid,
+)
 from widget_server.i18n import _
 from widget_server.widgets import service as widgets
 
@@ -45,6 +52,8 @@ class Sent:
     conversation: Conversation
     new: bool  # False: a resend of a stored message; nothing was stored
     event: dict[str, Any] | None = None  # the bus event to publish once committed
+    visitor: ChatVisitor | None = None  # the conversation's visitor, as the message found it
+    was_unassigned: bool = False  # an operator's reply took the chat
 
 
 OnStored = Callable[[Sent], None]
@@ -108,16 +117,24 @@ async def _append(
     file: ChatFile | None,
     state: Runtime,
     author: User | None = None,
+    visitor: ChatVisitor | None = None,
+    was_unassigned: bool = False,
 ) -> Sent:
-    """Store the message with the next seq, and render its bus event now, so that it is
-    published right after the commit: one process publishes its messages in seq order."""
+    """Store the message with the next seq (given the ``visitor``: only in a conversation of
+    theirs), and render its bus event now, so that it is published right after the commit: one
+    process publishes its messages in seq order. The transaction stays as short as it can: on
+    SQLite it holds the write lock that every other message waits for."""
     now = utcnow()
     visible = kind != "note"
     preview = (text or "📎") if visible else None
     conversation = await store.next_seq(
-        conn, conversation_id, now=now, last_text=preview, reopen_pending=kind == "visitor"
-    )
+        conn, conversation_id, now=now, last_text=preview, reopen_pending=kind == "visitor",
+        visitor_id=visitor.id if visitor else None,
+    )  # fmt: skip
     if conversation is None:
+        found = await store.conversation(conn, conversation_id)
+        if found is None or (visitor is not None and found.visitor_id != visitor.id):
+            raise not_found()
         raise closed_error()
     file_id = file.file_id if file else None
     seq = conversation.last_seq
@@ -129,10 +146,28 @@ async def _append(
         id=message_id, conversation_id=conversation_id, seq=seq, kind=kind, author_id=author_id,
         client_id=client_id, text=text, created_at=now, file=file,
     )  # fmt: skip
-    visitor = await store.visitor_by_id(conn, conversation.visitor_id)
+    if visitor is None:
+        visitor = await store.visitor_by_id(conn, conversation.visitor_id)
     assert visitor is not None
     event = events.message_event(state.settings, conversation, message, visitor, author)
-    return Sent(message, conversation, new=True, event=event)
+    return Sent(
+        message, conversation, new=True, event=event, visitor=visitor,
+        was_unassigned=was_unassigned,
+    )  # fmt: skip
+
+
+async def _publish(state: Runtime, sent: Sent, on_stored: OnStored | None) -> None:
+    """Once committed: the sender's ack first (``on_stored``), then the message, then the
+    conversation's new summary (read after the commit, beside other writers)."""
+    if on_stored is not None:
+        on_stored(sent)
+    if sent.event is not None:
+        await events.publish(state, sent.event)
+    summary = await events.summaries(state, sent.conversation, sent.visitor)
+    event = events.conversation_event(
+        sent.conversation, summary, was_unassigned=sent.was_unassigned
+    )
+    await events.publish(state, event)
 
 
 # --- visitors --------------------------------------------------------------------------------
@@ -160,11 +195,8 @@ async def visitor_send(
         sent, auto = await _open(state, visitor, cid, body, file, contact or {}, ip)
     else:
         sent = await _visitor_reply(state, visitor, conversation_id, cid, body, file)
-    if sent.event is not None:
-        if on_stored is not None:
-            on_stored(sent)
-        await events.publish(state, sent.event)
-        await events.conversation_changed(state, sent.conversation.id, now=sent.conversation)
+    if sent.new:
+        await _publish(state, sent, on_stored)
         if auto:
             await presence.auto_assign(state, sent.conversation)
     return sent
@@ -191,6 +223,7 @@ async def _open(
                 return found, False
     if settings.identity_required and visitor.external_id is None:
         raise Forbidden(_("Please log in on the site to chat with us."), code="identity_required")
+    state.chat.message_limiter.take(visitor.id)
     now = utcnow()
     try:
         async with state.engine.begin() as conn:
@@ -198,7 +231,6 @@ async def _open(
             await limits.check_new_conversation(
                 conn, site_id=visitor.site_id, visitor_id=visitor.id, ip=ip, now=now
             )
-            await limits.check_message(conn, visitor_id=visitor.id, now=now)
             fresh = await store.visitor_by_id(conn, visitor.id) or visitor
             conversation_id = await store.insert_conversation(
                 conn,
@@ -243,27 +275,21 @@ async def _visitor_reply(
     text: str,
     file_id: str | None,
 ) -> Sent:
-    async with state.engine.connect() as conn:
-        conversation = await store.conversation(conn, conversation_id)
-        if conversation is None or conversation.visitor_id != visitor.id:
-            raise not_found()
-        found = await _stored(conn, conversation_id, cid)
-    if found is not None:
-        return found
-    if conversation.status == "resolved":
-        raise closed_error()
+    """One write transaction in the common case; a resend of a stored message (the unique
+    client id refuses it) is answered with the stored one, also when the conversation has
+    ended since or the visitor is at the rate limit."""
     try:
+        state.chat.message_limiter.take(visitor.id)
         async with state.engine.begin() as conn:
             file = await _file_of_site(conn, visitor.site_id, file_id)
-            await limits.check_message(conn, visitor_id=visitor.id, now=utcnow())
             return await _append(
                 conn, conversation_id, kind="visitor", author_id=None, client_id=cid,
-                text=text, file=file, state=state,
+                text=text, file=file, state=state, visitor=visitor,
             )  # fmt: skip
-    except IntegrityError:
+    except (IntegrityError, Conflict, TooManyRequests):
         async with state.engine.connect() as conn:
             found = await _stored(conn, conversation_id, cid)
-        if found is None:
+        if found is None or found.conversation.visitor_id != visitor.id:
             raise
         return found
 
@@ -330,6 +356,7 @@ async def operator_send(
                 conn, conversation.id, kind="note" if note else "operator",
                 author_id=access.user.id, client_id=cid, text=body, file=stored_file,
                 state=state, author=access.user,
+                was_unassigned=conversation.assignee_id is None,
             )  # fmt: skip
     except IntegrityError:
         async with state.engine.connect() as conn:
@@ -337,16 +364,7 @@ async def operator_send(
         if found is None:
             raise
         return found
-    if on_stored is not None:
-        on_stored(sent)
-    if sent.event is not None:
-        await events.publish(state, sent.event)
-    await events.conversation_changed(
-        state,
-        conversation.id,
-        was_unassigned=conversation.assignee_id is None,
-        now=sent.conversation,
-    )
+    await _publish(state, sent, on_stored)
     return sent
 
 

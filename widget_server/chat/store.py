@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, insert, or_, select, update
+from sqlalchemy import Select, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from widget_server.chat.models import (
@@ -132,10 +132,11 @@ async def next_seq(
     now: datetime,
     last_text: str | None,
     reopen_pending: bool,
+    visitor_id: int | None = None,
 ) -> Conversation | None:
     """The conversation with its next sequence number taken (``last_seq``), atomically (one
     UPDATE … RETURNING: the row lock on PostgreSQL, the write lock on SQLite); None when it is
-    resolved or gone."""
+    resolved or gone (or, with ``visitor_id``, not that visitor's)."""
     values: dict[str, Any] = {"last_seq": conversations.c.last_seq + 1, "updated_at": now}
     if last_text is not None:
         values["last_text"] = last_text[:200]
@@ -149,6 +150,8 @@ async def next_seq(
         .values(**values)
         .returning(*conversations.c)
     )
+    if visitor_id is not None:
+        query = query.where(conversations.c.visitor_id == visitor_id)
     row = (await conn.execute(query)).first()
     return None if row is None else from_row(Conversation, row)
 
@@ -385,25 +388,5 @@ async def conversations_started_since(
         query = query.where(conversations.c.visitor_id == visitor_id)
     if ip is not None:
         query = query.where(conversations.c.ip == ip)
-    count, oldest = (await conn.execute(query)).one()
-    return int(count), oldest
-
-
-async def visitor_messages_since(
-    conn: AsyncConnection, visitor_id: int, since: datetime
-) -> tuple[int, datetime | None]:
-    query = (
-        select(func.count(), func.min(chat_messages.c.created_at))
-        .select_from(
-            chat_messages.join(conversations, conversations.c.id == chat_messages.c.conversation_id)
-        )
-        .where(
-            and_(
-                conversations.c.visitor_id == visitor_id,
-                chat_messages.c.kind == "visitor",
-                chat_messages.c.created_at >= since,
-            )
-        )
-    )
     count, oldest = (await conn.execute(query)).one()
     return int(count), oldest

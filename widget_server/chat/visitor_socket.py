@@ -104,6 +104,10 @@ async def _serve(
             answer = error_frame(exc, frame, echo="cid")
         if answer is not None:
             listener.put(answer)
+        if frame.get("t") == "send" and frame.get("c") is None:
+            # A new conversation may have brought the pre-chat form's name and contacts:
+            # the messages that follow carry them (``service._append`` takes this visitor).
+            visitor = await visitors.fresh(state, visitor)
 
 
 async def _handle(

@@ -59,6 +59,13 @@ def token_visitor_id(secret_key: str, site_id: int, token: object) -> int | None
     return visitor_id if isinstance(visitor_id, int) else None
 
 
+async def fresh(state: Runtime, visitor: ChatVisitor) -> ChatVisitor:
+    """The visitor as stored now (after the pre-chat form gave a name, say)."""
+    async with state.engine.connect() as conn:
+        found = await store.visitor_by_id(conn, visitor.id)
+    return found or visitor
+
+
 async def visitor_of_token(state: Runtime, site_id: int, token: object) -> ChatVisitor | None:
     visitor_id = token_visitor_id(state.settings.secret_key, site_id, token)
     if visitor_id is None:
