@@ -248,3 +248,40 @@ async def test_params_and_message_checks() -> None:
     ):
         with pytest.raises(InvalidRequest):
             service.clean_message(cid, text, None)
+
+
+async def test_unread_counts_follow_messages_and_read_marks(state: Runtime, chat: SiteTeam) -> None:
+    """Each side's unread count is kept with every message and read mark (notes count for
+    nobody), and the summaries both sides get carry it."""
+    visitor = await new_visitor(state, chat)
+    operator = chat.access("operator")
+    opened = await service.visitor_send(
+        state, visitor, conversation_id=None, client_id="open-0001", text="one"
+    )
+    c = opened.conversation.id
+    for n in (2, 3):
+        await service.visitor_send(
+            state, visitor, conversation_id=c, client_id=f"more-{n:04d}", text=str(n)
+        )
+
+    async def unread() -> tuple[int, int]:
+        async with state.engine.connect() as conn:
+            found = await store.conversation(conn, c)
+        assert found is not None
+        mine, theirs = await service.events.summaries(state, found)
+        assert (mine["unread"], theirs["unread"]) == (found.visitor_unread, found.operator_unread)
+        return found.visitor_unread, found.operator_unread
+
+    assert await unread() == (0, 3)
+    conversation = await service.visible_conversation(state, operator, c)
+    assert await service.mark_read(state, conversation, "operator", 2)
+    assert await unread() == (0, 1)
+    await service.operator_send(state, operator, c, client_id="note-0001", text="hm", note=True)
+    assert await unread() == (0, 1)  # a note is nobody's to read
+    reply = await service.operator_send(state, operator, c, client_id="reply-001", text="yes")
+    assert await unread() == (1, 1)
+    await service.visitor_send(state, visitor, conversation_id=c, client_id="more-0004", text="4")
+    assert await unread() == (1, 2)
+    assert await service.mark_read(state, conversation, "visitor", reply.message.seq)
+    assert await service.mark_read(state, conversation, "operator", reply.message.seq + 1)
+    assert await unread() == (0, 0)

@@ -69,15 +69,15 @@ async def summaries(
     *,
     conn: AsyncConnection | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The conversation's summary as its visitor sees it, and as operators see it (read on
-    ``conn`` when given: the caller's transaction)."""
-    if conn is None:
-        async with state.engine.connect() as own:
-            return await summaries(state, conversation, visitor, conn=own)
+    """The conversation's summary as its visitor sees it, and as operators see it (the visitor
+    read on ``conn`` when not given)."""
     if visitor is None:
+        if conn is None:
+            async with state.engine.connect() as own:
+                return await summaries(state, conversation, conn=own)
         visitor = await store.visitor_by_id(conn, conversation.visitor_id)
-    for_visitor, for_console = await store.unread_both(conn, conversation)
     assert visitor is not None
+    for_visitor, for_console = conversation.visitor_unread, conversation.operator_unread
     operator = await user(state, conversation.assignee_id)
     base = state.settings.base_url
     return (

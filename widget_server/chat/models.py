@@ -51,6 +51,8 @@ class Conversation:
     last_seq: int
     visitor_read_seq: int
     operator_read_seq: int
+    visitor_unread: int
+    operator_unread: int
     params: dict[str, Any]
     page_url: str
     language: str

@@ -52,11 +52,14 @@ class Sent:
     conversation: Conversation
     new: bool  # False: a resend of a stored message; nothing was stored
     event: dict[str, Any] | None = None  # the bus event to publish once committed
-    visitor: ChatVisitor | None = None  # the conversation's visitor, as the message found it
-    was_unassigned: bool = False  # an operator's reply took the chat
+    conv_event: dict[str, Any] | None = None  # and the conversation's new summary
 
 
 OnStored = Callable[[Sent], None]
+
+
+# Whose unread count a message of each kind adds to (a note: nobody's).
+UNREAD_FOR: dict[str, str] = {"visitor": "operator", "operator": "visitor", "system": "visitor"}
 
 
 def closed_error() -> Conflict:
@@ -129,7 +132,7 @@ async def _append(
     preview = (text or "📎") if visible else None
     conversation = await store.next_seq(
         conn, conversation_id, now=now, last_text=preview, reopen_pending=kind == "visitor",
-        visitor_id=visitor.id if visitor else None,
+        unread_for=UNREAD_FOR.get(kind), visitor_id=visitor.id if visitor else None,
     )  # fmt: skip
     if conversation is None:
         found = await store.conversation(conn, conversation_id)
@@ -150,24 +153,19 @@ async def _append(
         visitor = await store.visitor_by_id(conn, conversation.visitor_id)
     assert visitor is not None
     event = events.message_event(state.settings, conversation, message, visitor, author)
-    return Sent(
-        message, conversation, new=True, event=event, visitor=visitor,
-        was_unassigned=was_unassigned,
-    )  # fmt: skip
+    summary = await events.summaries(state, conversation, visitor)
+    conv_event = events.conversation_event(conversation, summary, was_unassigned=was_unassigned)
+    return Sent(message, conversation, new=True, event=event, conv_event=conv_event)
 
 
 async def _publish(state: Runtime, sent: Sent, on_stored: OnStored | None) -> None:
     """Once committed: the sender's ack first (``on_stored``), then the message, then the
-    conversation's new summary (read after the commit, beside other writers)."""
+    conversation's new summary."""
     if on_stored is not None:
         on_stored(sent)
-    if sent.event is not None:
-        await events.publish(state, sent.event)
-    summary = await events.summaries(state, sent.conversation, sent.visitor)
-    event = events.conversation_event(
-        sent.conversation, summary, was_unassigned=sent.was_unassigned
-    )
-    await events.publish(state, event)
+    for event in (sent.event, sent.conv_event):
+        if event is not None:
+            await events.publish(state, event)
 
 
 # --- visitors --------------------------------------------------------------------------------

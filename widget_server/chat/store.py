@@ -132,6 +132,7 @@ async def next_seq(
     now: datetime,
     last_text: str | None,
     reopen_pending: bool,
+    unread_for: str | None = None,
     visitor_id: int | None = None,
 ) -> Conversation | None:
     """The conversation with its next sequence number taken (``last_seq``), atomically (one
@@ -140,6 +141,9 @@ async def next_seq(
     values: dict[str, Any] = {"last_seq": conversations.c.last_seq + 1, "updated_at": now}
     if last_text is not None:
         values["last_text"] = last_text[:200]
+    if unread_for is not None:  # "visitor" or "operator": one more message they have not read
+        counter = conversations.c[f"{unread_for}_unread"]
+        values[counter.key] = counter + 1
     if reopen_pending:
         values["status"] = func.coalesce(
             func.nullif(conversations.c.status, "pending"), "open"
@@ -198,9 +202,20 @@ async def assign(conn: AsyncConnection, conversation_id: int, user_id: int, now:
 
 
 async def mark_read(conn: AsyncConnection, conversation_id: int, side: str, seq: int) -> bool:
-    """Move the visitor's or the operators' read mark forward (never back, never past the end)."""
+    """Move the visitor's or the operators' read mark forward (never back, never past the end),
+    counting again what that side has not read."""
     column = (
         conversations.c.visitor_read_seq if side == "visitor" else conversations.c.operator_read_seq
+    )
+    kinds = ("operator", "system") if side == "visitor" else ("visitor",)
+    unread = (
+        select(func.count())
+        .where(
+            chat_messages.c.conversation_id == conversation_id,
+            chat_messages.c.kind.in_(kinds),
+            chat_messages.c.seq > seq,
+        )
+        .scalar_subquery()
     )
     query = (
         update(conversations)
@@ -209,7 +224,7 @@ async def mark_read(conn: AsyncConnection, conversation_id: int, side: str, seq:
             column < seq,
             conversations.c.last_seq >= seq,
         )
-        .values({column.key: seq})
+        .values({column.key: seq, f"{side}_unread": unread})
     )
     return bool((await conn.execute(query)).rowcount)
 
@@ -302,22 +317,6 @@ async def insert_message(conn: AsyncConnection, **values: Any) -> int:
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
-async def unread_both(conn: AsyncConnection, conversation: Conversation) -> tuple[int, int]:
-    """``unread_counts`` of both sides for one conversation, in one query: (visitor,
-    operators)."""
-    kind, seq = chat_messages.c.kind, chat_messages.c.seq
-    visitor = func.count().filter(
-        kind.in_(("operator", "system")), seq > conversation.visitor_read_seq
-    )
-    operators = func.count().filter(kind == "visitor", seq > conversation.operator_read_seq)
-    query = select(visitor, operators).where(
-        chat_messages.c.conversation_id == conversation.id,
-        seq > min(conversation.visitor_read_seq, conversation.operator_read_seq),
-    )
-    row = (await conn.execute(query)).one()
-    return int(row[0]), int(row[1])
-
-
 async def message_by_client_id(
     conn: AsyncConnection, conversation_id: int, client_id: str
 ) -> ChatMessage | None:
@@ -344,37 +343,6 @@ async def messages_after(
         query = query.where(chat_messages.c.kind.in_(VISIBLE_TO_VISITOR))
     query = query.order_by(chat_messages.c.seq).limit(limit)
     return [_message(row) for row in await conn.execute(query)]
-
-
-async def unread_counts(
-    conn: AsyncConnection, side: str, conversation_ids: Iterable[int]
-) -> dict[int, int]:
-    """Per conversation, messages the visitor (``side="visitor"``: operator and system
-    messages) or the operators (visitor messages) have not read."""
-    ids = list(conversation_ids)
-    if not ids:
-        return {}
-    kinds: tuple[str, ...]
-    if side == "visitor":
-        mark, kinds = conversations.c.visitor_read_seq, ("operator", "system")
-    else:
-        mark, kinds = conversations.c.operator_read_seq, ("visitor",)
-    query = (
-        select(chat_messages.c.conversation_id, func.count())
-        .select_from(
-            chat_messages.join(conversations, conversations.c.id == chat_messages.c.conversation_id)
-        )
-        .where(
-            chat_messages.c.conversation_id.in_(ids),
-            chat_messages.c.kind.in_(kinds),
-            chat_messages.c.seq > mark,
-        )
-        .group_by(chat_messages.c.conversation_id)
-    )
-    return {row[0]: row[1] for row in await conn.execute(query)}
-
-
-# --- counts for the rate limits --------------------------------------------------------------
 
 
 async def conversations_started_since(

@@ -71,6 +71,11 @@ conversations = Table(
     Column("last_seq", Integer, nullable=False, default=0),
     Column("visitor_read_seq", Integer, nullable=False, default=0),
     Column("operator_read_seq", Integer, nullable=False, default=0),
+    # Messages each side has not read yet (the visitor: operator and system messages past
+    # visitor_read_seq; the operators: visitor messages past operator_read_seq), kept with every
+    # message and read mark, so a message's summary needs no count.
+    Column("visitor_unread", Integer, nullable=False, default=0),
+    Column("operator_unread", Integer, nullable=False, default=0),
     Column("params", JSON, nullable=False),
     Column("page_url", String(2048), nullable=False, default=""),
     Column("language", String(2), nullable=False),

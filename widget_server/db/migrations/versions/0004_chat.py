@@ -96,6 +96,8 @@ def upgrade() -> None:
         sa.Column("last_seq", sa.Integer(), nullable=False),
         sa.Column("visitor_read_seq", sa.Integer(), nullable=False),
         sa.Column("operator_read_seq", sa.Integer(), nullable=False),
+        sa.Column("visitor_unread", sa.Integer(), nullable=False),
+        sa.Column("operator_unread", sa.Integer(), nullable=False),
         sa.Column("params", sa.JSON(), nullable=False),
         sa.Column("page_url", sa.String(length=2048), nullable=False),
         sa.Column("language", sa.String(length=2), nullable=False),
