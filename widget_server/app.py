@@ -29,7 +29,7 @@ from widget_server.counter import routes as counter_routes
 from widget_server.counter import service as counter
 from widget_server.counter.ingest import HitEndpoint
 from widget_server.db import migrate
-from widget_server.db.engine import create_engine, ping
+from widget_server.db.engine import checkpoint, create_engine, ping
 from widget_server.files import routes as files_routes
 from widget_server.landing import LandingPage
 from widget_server.middleware import (
@@ -62,6 +62,10 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
+async def _checkpoint(state: Runtime) -> None:
+    await checkpoint(state.engine)
+
+
 def build_tasks(state: Runtime) -> list[jobs.PeriodicTask]:
     return [
         jobs.PeriodicTask("outbox", 2.0, lambda: delivery.deliver_due(state)),
@@ -71,6 +75,7 @@ def build_tasks(state: Runtime) -> list[jobs.PeriodicTask]:
         jobs.PeriodicTask(
             "idempotency-keys", 3600.0, lambda: idempotency.purge_expired(state.engine)
         ),
+        jobs.PeriodicTask("sqlite-checkpoint", 1.0, lambda: _checkpoint(state)),
     ]
 
 
