@@ -95,5 +95,7 @@ async def checkpoint(engine: AsyncEngine) -> tuple[int, int] | None:
         return None
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
-        row = (await conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")).one()
+        row: tuple[Any, ...] = tuple(
+            (await conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")).one()
+        )
     return int(row[1]), int(row[2])  # (busy, frames in the WAL, frames copied)
