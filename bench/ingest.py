@@ -1,6 +1,6 @@
 """Hit ingestion under load, against a bare Starlette endpoint, over loopback.
 
-    .venv/bin/python bench/ingest.py [--hits 5000] [--concurrency 50] [--rounds 5]
+    .venv/bin/python bench/ingest.py [--hits 5000] [--concurrency 50] [--rounds 9]
 
 Starts two uvicorn servers in subprocesses: the real Vitrine app (SQLite in a temporary
 directory, a site allowing the bench's origin, automated browsers counted, the flusher on) and a
@@ -14,7 +14,7 @@ pageviews in the database with the hits it acknowledged. Goal: ratio >= 0.7, not
 
 The two servers and the client share the machine, whose speed drifts by tens of percent from
 one second to the next on a shared host: one pass of each (under a second apiece) gave ratios
-from 0.33 to 0.73 for the same code. So the load runs in ``--rounds`` rounds (default 5), each
+from 0.33 to 0.73 for the same code. So the load runs in ``--rounds`` rounds (default 9), each
 driving ``--hits`` fresh hits at both servers back to back (which one goes first alternates), and
 the ratio printed is the median of the rounds' ratios; the hits/s and latency lines pool every
 round. ``--rounds 1`` is the single pass of the first version of this bench.
@@ -258,7 +258,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--hits", type=int, default=5000, help="hits per server (default 5000)")
     parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=5, help="rounds, median ratio (default 5)")
+    parser.add_argument("--rounds", type=int, default=9, help="rounds, median ratio (default 9)")
     args = parser.parse_args()
     if not 0 < args.hits <= 100_000 or not 0 < args.concurrency <= 500:
         parser.error("--hits must be 1..100000 and --concurrency 1..500")

@@ -174,6 +174,7 @@ async def test_five_messages_per_visitor_an_hour(
     assert refused.json()["error"]["code"] == "rate_limited"
     assert 3500 <= int(refused.headers["retry-after"]) <= 3601
     assert refused.headers["access-control-allow-origin"] == ORIGIN
+    assert refused.headers["access-control-expose-headers"] == "Retry-After"  # readable by JS
     other_visitor = await post(client, team, message(i="visitor-0002"))
     assert other_visitor.status_code == 201
     assert len(await service.offline_messages(team.access(), state.engine)) == 6

@@ -50,7 +50,11 @@ STATIC_DIST = Path(__file__).resolve().parent.parent / "static" / "dist"
 def _cors(request: Request, site: SiteConfig | None) -> dict[str, str]:
     origin = request.headers.get("origin", "")
     if site is not None and site.allows(origin):
-        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+        return {
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Expose-Headers": "Retry-After",  # the widget says when to retry
+            "Vary": "Origin",
+        }
     return {}
 
 

@@ -53,6 +53,7 @@ async def offline_message(request: Request) -> Response:
     cors: dict[str, str] = {"Vary": "Origin"}
     if config is not None and config.allows(origin):
         cors["Access-Control-Allow-Origin"] = origin
+        cors["Access-Control-Expose-Headers"] = "Retry-After"  # the widget says when to retry
     try:
         if config is None:
             raise NotFound(_("No such site."))
