@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +13,7 @@ import httpx
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Origin
 
+from tests.chat.conftest import Socket
 from tests.conftest import PASSWORD, LiveServer, SiteTeam, create_team, seed
 from tests.reports.conftest import Seeder
 from widget_server.runtime import Runtime
@@ -54,15 +54,15 @@ def chat_site(server: LiveServer) -> SiteTeam:
     return seed(server, make)
 
 
-class Visitor:
+class Visitor(Socket):
     """One visitor tab: a session, then the visitor socket; keeps every frame it receives."""
 
     def __init__(
         self, server: LiveServer, site_key: str, params: dict[str, Any], visit: int | None = None
     ) -> None:
+        super().__init__()
         self.server = server
         self.site_key = site_key
-        self.frames: list[dict[str, Any]] = []
         with httpx.Client(base_url=server.url, trust_env=False) as http:
             answer = http.post(
                 f"/chat/{site_key}/session",
@@ -78,22 +78,6 @@ class Visitor:
         self.ws.send(json.dumps({"t": "hello", "site": site_key, "token": self.token, "since": {}}))
         self.wait_for(lambda f: f["t"] == "welcome")
         self.conversation: int | None = None
-
-    def wait_for(self, test: Any, timeout: float = 10.0) -> dict[str, Any]:
-        for seen in self.frames:
-            if test(seen):
-                return seen
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                raw = self.ws.recv(timeout=max(0.05, deadline - time.monotonic()))
-            except TimeoutError:
-                break
-            frame: dict[str, Any] = json.loads(raw)
-            self.frames.append(frame)
-            if test(frame):
-                return frame
-        raise AssertionError(f"no such frame; got {self.frames!r}")
 
     def say(self, text: str, *, name: str | None = None, file: str | None = None) -> int:
         """Send a message (starting the conversation the first time); returns its seq."""
