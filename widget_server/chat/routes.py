@@ -4,8 +4,6 @@ and the REST API's leads and conversations."""
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,15 +97,9 @@ def _error(request: Request, exc: VitrineError) -> JSONResponse:
     return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
 
 
-@functools.cache
-def _file_version(path: Path, mtime: float) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-
-
 def panel_url(base_url: str) -> str:
-    path = STATIC_DIST / "chat-panel.js"
-    version = _file_version(path, path.stat().st_mtime) if path.exists() else "0"
-    return f"{base_url.rstrip('/')}/static/dist/chat-panel.js?v={version}"
+    """``BASE/static/dist/chat-panel.js?v=HASH``, versioned like the chat module itself."""
+    return widgets.chat_module_url(base_url, STATIC_DIST / "chat-panel.js")
 
 
 async def session(request: Request) -> Response:
