@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, seed
 from tests.js.chat_site import (
     ChatSite,
     Operator,
@@ -25,12 +25,16 @@ from tests.js.chat_site import (
     write,
 )
 from tests.js.pages import SitePages
+from widget_server.accounts import operators
+from widget_server.accounts.models import Access
+from widget_server.runtime import Runtime
 
 pytestmark = pytest.mark.browser
 __all__ = ["chat_pages", "chat_server", "chat_site"]  # fixtures
 
 IMG = '<img src=x onerror="window.pwned=1;alert(1)">'
 SCRIPT = "<script>window.pwned=2;alert(2)</script>"
+BARE_IMG = "<img src=x onerror=alert(1)>"
 
 
 def texts(detail: dict[str, Any], side: str) -> list[str]:
@@ -95,6 +99,15 @@ def test_hostile_text_is_shown_as_text_and_never_runs(
     chat_site: Any, chat_server: LiveServer, chat_pages: SitePages, page: Any
 ) -> None:
     site: ChatSite = chat_site(prechat={"name": "off", "email": "off", "phone": "off"})
+
+    async def hostile_name(state: Runtime) -> None:  # the operator's name reaches the widget
+        access = Access(user=site.owner, site=site.site, role="owner")
+        await operators.edit_operator(
+            access, state.engine, site.owner.id, name=f"Olivia {IMG}", role="owner",
+            avatar=None, password=None,
+        )  # fmt: skip
+
+    seed(chat_server, hostile_name)
     seen = watch(page)
     page.goto(chat_pages.url("chat-hostile.html"))
     page.locator("button.l").wait_for(state="visible")
@@ -102,14 +115,24 @@ def test_hostile_text_is_shown_as_text_and_never_runs(
     write(page, IMG)
     write(page, SCRIPT)
     wait_until(page, lambda: panel(page).locator(".m.v .k").all_text_contents() == ["✓", "✓"])
+    attach = panel(page).locator("input[type=file]")
+    # (Chromium sends '"' in a file name as %22, so this name has none.)
+    with page.expect_response(lambda r: "/files" in r.url) as uploaded:
+        attach.set_input_files(
+            {"name": f"{BARE_IMG}.txt", "mimeType": "text/plain", "buffer": b"hi"}
+        )
+    assert uploaded.value.status == 200
+    panel(page).locator(".m.v a", has_text=f"{BARE_IMG}.txt").wait_for()  # the name, as text
     with Operator(chat_server, site) as operator:
-        detail = operator.wait_chat(page, lambda d: len(texts(d, "visitor")) == 2)
-        assert texts(detail, "visitor") == [IMG, SCRIPT]
+        detail = operator.wait_chat(page, lambda d: len(texts(d, "visitor")) == 3)
+        assert texts(detail, "visitor") == [IMG, SCRIPT, ""]
+        assert detail["messages"][2]["file"]["name"] == f"{BARE_IMG}.txt"
         # The page's params are stored as they were given.
         assert detail["params"]["note"] == IMG
         assert detail["params"]["code"] == SCRIPT
         operator.reply(detail["conversation"]["id"], f"{IMG} and {SCRIPT}")
         wait_until(page, lambda: bubbles(page, "o") == [f"{IMG} and {SCRIPT}"])
+    assert f"Olivia {IMG}" in (panel(page).locator(".m.o").last.text_content() or "")
     assert bubbles(page, "v") == [IMG, SCRIPT]
     assert panel(page).locator(".m img, .m script").count() == 0
     page.wait_for_timeout(300)
