@@ -40,6 +40,8 @@ from widget_server.middleware import (
 )
 from widget_server.outbox import delivery
 from widget_server.outbox import routes as outbox_routes
+from widget_server.payments import pages as payment_pages
+from widget_server.payments import routes as payment_routes
 from widget_server.runtime import Runtime, runtime
 from widget_server.settings import Settings
 from widget_server.widgets import routes as widget_routes
@@ -118,12 +120,15 @@ def create_app(settings: Settings) -> Starlette:
         *chat_routes.routes,
         *chat_console_page.routes,
         *widget_routes.routes,
+        *payment_routes.routes,
+        *payment_pages.routes,
         *api_routes.routes,
         *outbox_routes.api_routes,
         *counter_routes.api_routes,
         *report_routes.api_routes,
         *chat_routes.api_routes,
         *widget_routes.api_routes,
+        *payment_routes.api_routes,
         *api_routes.fallback,
     ]
     if settings.landing_dir is not None:

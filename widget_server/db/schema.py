@@ -7,6 +7,7 @@ from widget_server.counter import tables as _counter  # noqa: F401
 from widget_server.db.metadata import metadata
 from widget_server.files import tables as _files  # noqa: F401
 from widget_server.outbox import tables as _outbox  # noqa: F401
+from widget_server.payments import tables as _payments  # noqa: F401
 from widget_server.widgets import tables as _widgets  # noqa: F401
 
 __all__ = ["metadata"]

@@ -40,6 +40,9 @@ _ERROR_BODY_CHARS = 300
 EVENT_TYPES: dict[str, str] = {
     "ping": _("A test event sent from the console to check that an endpoint works."),
     "lead.created": _("An operator made a chat conversation a lead (contact, transcript, source)."),
+    "order.paid": _("An order was paid (fulfilment runs once, at that moment)."),
+    "order.refunded": _("An order was refunded, fully or in part."),
+    "order.failed": _("A payment failed (a delayed payment was declined)."),
 }
 
 

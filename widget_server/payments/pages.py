@@ -1,0 +1,107 @@
+"""Buyer-facing pages: direct payment links, the sandbox payment page, the order status page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from widget_server.accounts import service as accounts
+from widget_server.errors import BadRequest, NotFound
+from widget_server.i18n import _
+from widget_server.payments import offers, sandbox, service
+from widget_server.payments.checkout import active_offer, open_checkout
+from widget_server.payments.models import Order
+from widget_server.runtime import Runtime, runtime
+from widget_server.templating import templates
+
+PAGE = "payments/pay.html"
+
+
+def _visit_from_cookie(request: Request) -> int | None:
+    """The counter's ``_vt`` cookie (``<visit>.<ms>.<utm>``), when the buyer's browser sends it
+    here (Vitrine served on the site's own domain); otherwise the visit stays unknown."""
+    first = request.cookies.get("_vt", "").split(".", 1)[0]
+    return int(first) if first.isdigit() and 0 < len(first) < 10 else None
+
+
+async def pay_link(request: Request) -> Response:
+    """A direct payment link: a guest order, then the gateway's page (303)."""
+    state = runtime(request)
+    site = await accounts.site_by_key(state.engine, request.path_params["site_key"])
+    if site is None:
+        raise NotFound(_("There is no such offer."))
+    offer = await active_offer(state, site.id, request.path_params["slug"])
+    if not offer.guest_allowed:
+        # Offers for logged-in customers only: the access slice (customer accounts and magic
+        # links) will recognise the customer here and create their order. Until then, 404.
+        raise NotFound(_("There is no such offer."))
+    _order, url = await open_checkout(state, offer, visit_number=_visit_from_cookie(request))
+    return RedirectResponse(url, status_code=303)
+
+
+async def _order_or_404(state: Runtime, public_id: str) -> Order:
+    order = await service.order_by_public_id(state.engine, public_id)
+    if order is None:
+        raise NotFound(_("There is no such order."))
+    return order
+
+
+async def _page(request: Request, order: Order, mode: str) -> Response:
+    state = runtime(request)
+    offer = await offers.offer_by_id(state.engine, order.offer_id) if order.offer_id else None
+    context: dict[str, Any] = {
+        "order": order,
+        "offer": offer,
+        "mode": mode,
+        "token": sandbox.token(state.settings.secret_key, order.public_id),
+        "amount": f"{order.amount / 100:.2f} {order.currency.upper()}",
+        "awaiting": any(
+            kind == "awaiting_payment"
+            for kind, _data in await service.timeline(state.engine, order.id)
+        ),
+    }
+    return templates.TemplateResponse(request, PAGE, context)
+
+
+async def order_page(request: Request) -> Response:
+    """Where the buyer lands after paying: success, failure, waiting, or manual instructions."""
+    state = runtime(request)
+    order = await _order_or_404(state, request.path_params["order_id"])
+    return await _page(request, order, "status")
+
+
+async def sandbox_page(request: Request) -> Response:
+    state = runtime(request)
+    order = await _order_or_404(state, request.path_params["order_id"])
+    if order.gateway != "sandbox":
+        raise NotFound(_("There is no such order."))
+    return await _page(request, order, "sandbox")
+
+
+async def sandbox_submit(request: Request) -> Response:
+    """A sandbox button: becomes a normalised PaymentEvent through the real state machine."""
+    state = runtime(request)
+    public_id = request.path_params["order_id"]
+    order = await _order_or_404(state, public_id)
+    if order.gateway != "sandbox":
+        raise NotFound(_("There is no such order."))
+    form = await request.form()
+    sandbox.check_token(state.settings.secret_key, public_id, str(form.get("token", "")))
+    event = sandbox.event_for(order, str(form.get("action", "")))
+    if event is None:
+        raise BadRequest(_("Unknown sandbox action."))
+    await service.apply_event(state.engine, "sandbox", event)
+    if event.kind == "completed_unpaid":
+        return RedirectResponse(f"/pay/sandbox/{public_id}", status_code=303)
+    return RedirectResponse(f"/pay/order/{public_id}", status_code=303)
+
+
+routes: list[BaseRoute] = [
+    Route("/pay/sandbox/{order_id}", sandbox_page, methods=["GET"]),
+    Route("/pay/sandbox/{order_id}", sandbox_submit, methods=["POST"]),
+    Route("/pay/order/{order_id}", order_page, methods=["GET"]),
+    Route("/pay/{site_key}/{slug}", pay_link, methods=["GET"]),
+]

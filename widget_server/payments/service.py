@@ -1,0 +1,258 @@
+"""Orders and their state machine: exactly-once fulfilment however gateway events arrive.
+
+``fulfil`` is one conditional UPDATE; only the caller whose UPDATE changed the row runs the
+fulfilment hooks and queues ``order.paid``, inside that same transaction. A gateway event id is
+recorded in the same transaction too, so a redelivered event changes nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from widget_server.accounts.models import Access
+from widget_server.accounts.service import require_admin
+from widget_server.db.metadata import utcnow
+from widget_server.errors import Conflict, NotFound, invalid
+from widget_server.i18n import _
+from widget_server.outbox import service as outbox
+from widget_server.payments import store
+from widget_server.payments.gateway import Gateway
+from widget_server.payments.models import Offer, Order, PaymentEvent
+
+Hook = Callable[[AsyncConnection, Order], Awaitable[None]]
+_fulfilment_hooks: dict[str, Hook] = {}
+_refund_hooks: dict[str, Hook] = {}
+
+MANUAL_METHODS = ("cash", "bank_transfer", "pay_later")
+
+
+def register_fulfilment(kind: str, hook: Hook) -> None:
+    """Run ``hook(conn, order)`` once when an order becomes paid (inside that transaction)."""
+    _fulfilment_hooks[kind] = hook
+
+
+def register_refund(kind: str, hook: Hook) -> None:
+    """Run ``hook(conn, order)`` when an order's refunded total grows (inside that transaction)."""
+    _refund_hooks[kind] = hook
+
+
+def unregister(kind: str) -> None:
+    _fulfilment_hooks.pop(kind, None)
+    _refund_hooks.pop(kind, None)
+
+
+def order_data(order: Order) -> dict[str, Any]:
+    return {
+        "id": order.public_id,
+        "status": order.status,
+        "amount": order.amount,
+        "currency": order.currency,
+        "refunded_amount": order.refunded_amount,
+        "gateway": order.gateway,
+        "method": order.method,
+        "customer_email": order.customer_email,
+        "visit_number": order.visit_number,
+        "metadata": order.metadata,
+        "fulfilled_at": order.fulfilled_at.isoformat() if order.fulfilled_at else None,
+        "created_at": order.created_at.isoformat(),
+    }
+
+
+# --- creating orders ---------------------------------------------------------------------------
+
+
+async def create_order(
+    engine: AsyncEngine,
+    offer: Offer,
+    *,
+    gateway: str,
+    method: str,
+    customer_email: str | None = None,
+    visit_number: int | None = None,
+    visitor_key: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Order:
+    now = utcnow()
+    async with engine.begin() as conn:
+        order = await store.insert_order(
+            conn,
+            {
+                "public_id": "ord_" + secrets.token_urlsafe(12).replace("-", "x").replace("_", "y"),
+                "site_id": offer.site_id,
+                "offer_id": offer.id,
+                "amount": offer.amount,
+                "currency": offer.currency,
+                "status": "pending",
+                "refunded_amount": 0,
+                "gateway": gateway,
+                "method": method,
+                "customer_email": customer_email,
+                "visit_number": visit_number,
+                "visitor_key": visitor_key,
+                "metadata": metadata or {},
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        await store.add_event(conn, order.id, "created", {"method": method}, now)
+    return order
+
+
+async def start_checkout(
+    engine: AsyncEngine,
+    gateway: Gateway,
+    order: Order,
+    offer: Offer,
+    success_url: str,
+    cancel_url: str,
+) -> str:
+    """Open the gateway's payment page for the order; its URL."""
+    checkout = await gateway.create_checkout(order, offer.name, success_url, cancel_url)
+    async with engine.begin() as conn:
+        await store.set_checkout(conn, order.id, checkout.checkout_id)
+    return checkout.url
+
+
+async def get_order(engine: AsyncEngine, site_id: int, public_id: str) -> Order:
+    async with engine.connect() as conn:
+        order = await store.order_by_public_id(conn, public_id, site_id)
+    if order is None:
+        raise NotFound(_("There is no such order."))
+    return order
+
+
+async def order_by_public_id(engine: AsyncEngine, public_id: str) -> Order | None:
+    async with engine.connect() as conn:
+        return await store.order_by_public_id(conn, public_id)
+
+
+async def list_orders(
+    engine: AsyncEngine, site_id: int, status: str | None, limit: int
+) -> list[Order]:
+    async with engine.connect() as conn:
+        return await store.orders_of_site(conn, site_id, status, limit)
+
+
+async def timeline(engine: AsyncEngine, order_id: int) -> list[tuple[str, dict[str, Any]]]:
+    async with engine.connect() as conn:
+        return await store.events_of(conn, order_id)
+
+
+# --- the state machine -------------------------------------------------------------------------
+
+
+async def _paid(conn: AsyncConnection, order: Order) -> None:
+    for hook in list(_fulfilment_hooks.values()):
+        await hook(conn, order)
+    await outbox.emit_event(
+        conn, site_id=order.site_id, event_type="order.paid", data={"order": order_data(order)}
+    )
+
+
+async def _refunded(conn: AsyncConnection, order: Order, amount: int) -> None:
+    for hook in list(_refund_hooks.values()):
+        await hook(conn, order)
+    data = {"order": order_data(order), "amount": amount}
+    await outbox.emit_event(conn, site_id=order.site_id, event_type="order.refunded", data=data)
+
+
+async def fulfil_in(conn: AsyncConnection, order: Order, payment_id: str | None) -> bool:
+    """Mark paid and fulfil, once. True for the one caller that did it."""
+    now = utcnow()
+    paid = await store.fulfil(conn, order.id, now, payment_id)
+    if paid is None:
+        return False
+    await store.add_event(conn, order.id, "paid", {"payment_id": paid.payment_id}, now)
+    await _paid(conn, paid)
+    return True
+
+
+async def apply_event(engine: AsyncEngine, gateway: str, event: PaymentEvent) -> Order | None:
+    """Apply one normalised gateway event; a redelivered event id changes nothing.
+
+    A refund for an order not yet paid (events out of order) raises Conflict *without* recording
+    the event, so the gateway delivers it again later, once the payment has been recorded.
+    """
+    now = utcnow()
+    async with engine.begin() as conn:
+        order = await store.find_order(
+            conn, gateway, event.order_ref, event.checkout_id, event.payment_id
+        )
+        if order is None:
+            return None  # not one of ours (another integration on the same Stripe account)
+        if not await store.claim_event(conn, gateway, event.event_id, now):
+            return order
+        if event.payment_id:
+            await store.note_payment_id(conn, order.id, event.payment_id)
+        data = {"event": event.event_id, "kind": event.kind}
+        await store.add_event(conn, order.id, "gateway:" + event.kind, data, now)
+        if event.kind in ("completed_paid", "async_succeeded"):
+            await fulfil_in(conn, order, event.payment_id)
+        elif event.kind == "completed_unpaid":
+            await store.add_event(conn, order.id, "awaiting_payment", {}, now)
+        elif event.kind in ("async_failed", "expired"):
+            status = "failed" if event.kind == "async_failed" else "expired"
+            closed = await store.close_unpaid(conn, order.id, status, now)
+            if closed is not None and status == "failed":
+                await outbox.emit_event(
+                    conn,
+                    site_id=order.site_id,
+                    event_type="order.failed",
+                    data={"order": order_data(closed)},
+                )
+        elif event.kind == "refunded":
+            total = event.amount or 0
+            refunded = await store.refund_to(conn, order.id, total, now)
+            if refunded is not None:
+                await _refunded(conn, refunded, total - order.refunded_amount)
+            elif order.fulfilled_at is None:
+                raise Conflict(_("The refund arrived before the payment; send it again later."))
+        return await store.order_by_public_id(conn, order.public_id)
+
+
+async def mark_paid(access: Access, engine: AsyncEngine, public_id: str) -> Order:
+    """An admin records a cash / transfer / pay-later payment. Fulfils once; again: 409."""
+    require_admin(access)
+    async with engine.begin() as conn:
+        order = await store.order_by_public_id(conn, public_id, access.site.id)
+        if order is None:
+            raise NotFound(_("There is no such order."))
+        if not await fulfil_in(conn, order, None):
+            raise Conflict(_("This order is not waiting for a payment."))
+        await store.add_event(conn, order.id, "marked_paid", {"by": access.user.id}, utcnow())
+        paid = await store.order_by_public_id(conn, public_id)
+    assert paid is not None
+    return paid
+
+
+async def refund(
+    engine: AsyncEngine, gateway: Gateway | None, site_id: int, public_id: str, amount: int | None
+) -> Order:
+    """Refund through the gateway: the amount is reserved first (a conditional UPDATE that
+    refuses over-refunds), then the gateway is asked, and the reservation undone if it refuses."""
+    order = await get_order(engine, site_id, public_id)
+    if order.fulfilled_at is None:
+        raise Conflict(_("Only a paid order can be refunded."))
+    amount = order.amount - order.refunded_amount if amount is None else amount
+    if amount <= 0:
+        raise invalid("amount", _("The amount to refund must be positive."))
+    now = utcnow()
+    async with engine.begin() as conn:
+        reserved = await store.refund_by(conn, order.id, amount, now)
+    if reserved is None:
+        raise invalid("amount", _("That is more than what is left to refund."), "too_large")
+    try:
+        if gateway is not None:
+            await gateway.refund(reserved, amount)
+    except BaseException:
+        async with engine.begin() as conn:
+            await store.unrefund_by(conn, order.id, amount, utcnow())
+        raise
+    async with engine.begin() as conn:
+        await store.add_event(conn, order.id, "refunded", {"amount": amount}, now)
+        await _refunded(conn, reserved, amount)
+    return reserved

@@ -1,0 +1,253 @@
+"""The only SQL of the payments package. State changes are conditional writes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from widget_server.payments.models import Offer, Order
+from widget_server.payments.tables import offers, order_events, orders, processed_events
+
+# The states an order may still leave for "paid" (failed and expired are final).
+PAYABLE = ("pending",)
+
+
+def _offer(row: Any) -> Offer:
+    return Offer(**{c.name: row._mapping[c.name] for c in offers.columns})
+
+
+def _order(row: Any) -> Order:
+    return Order(**{c.name: row._mapping[c.name] for c in orders.columns})
+
+
+# --- offers ------------------------------------------------------------------------------------
+
+
+async def insert_offer(conn: AsyncConnection, values: dict[str, Any]) -> Offer:
+    result = await conn.execute(insert(offers).values(**values).returning(*offers.columns))
+    return _offer(result.one())
+
+
+async def update_offer(
+    conn: AsyncConnection, site_id: int, slug: str, values: dict[str, Any]
+) -> Offer | None:
+    result = await conn.execute(
+        update(offers)
+        .where(offers.c.site_id == site_id, offers.c.slug == slug)
+        .values(**values)
+        .returning(*offers.columns)
+    )
+    row = result.first()
+    return _offer(row) if row else None
+
+
+async def offer_by_slug(conn: AsyncConnection, site_id: int, slug: str) -> Offer | None:
+    row = (
+        await conn.execute(select(offers).where(offers.c.site_id == site_id, offers.c.slug == slug))
+    ).first()
+    return _offer(row) if row else None
+
+
+async def offer_by_id(conn: AsyncConnection, offer_id: int) -> Offer | None:
+    row = (await conn.execute(select(offers).where(offers.c.id == offer_id))).first()
+    return _offer(row) if row else None
+
+
+async def offers_of_site(conn: AsyncConnection, site_id: int) -> list[Offer]:
+    rows = await conn.execute(select(offers).where(offers.c.site_id == site_id).order_by("id"))
+    return [_offer(row) for row in rows]
+
+
+# --- orders ------------------------------------------------------------------------------------
+
+
+async def insert_order(conn: AsyncConnection, values: dict[str, Any]) -> Order:
+    result = await conn.execute(insert(orders).values(**values).returning(*orders.columns))
+    return _order(result.one())
+
+
+async def set_checkout(conn: AsyncConnection, order_id: int, checkout_id: str) -> None:
+    await conn.execute(
+        update(orders)
+        .where(orders.c.id == order_id, orders.c.checkout_id.is_(None))
+        .values(checkout_id=checkout_id)
+    )
+
+
+async def order_by_public_id(
+    conn: AsyncConnection, public_id: str, site_id: int | None = None
+) -> Order | None:
+    query = select(orders).where(orders.c.public_id == public_id)
+    if site_id is not None:
+        query = query.where(orders.c.site_id == site_id)
+    row = (await conn.execute(query)).first()
+    return _order(row) if row else None
+
+
+async def find_order(
+    conn: AsyncConnection,
+    gateway: str,
+    public_id: str | None,
+    checkout_id: str | None,
+    payment_id: str | None,
+) -> Order | None:
+    """The order an event is about: by our id, else the provider's session or payment id."""
+    tests = []
+    if public_id:
+        tests.append(orders.c.public_id == public_id)
+    if checkout_id:
+        tests.append(orders.c.checkout_id == checkout_id)
+    if payment_id:
+        tests.append(orders.c.payment_id == payment_id)
+    if not tests:
+        return None
+    query = select(orders).where(orders.c.gateway == gateway, or_(*tests)).order_by("id")
+    row = (await conn.execute(query)).first()
+    return _order(row) if row else None
+
+
+async def orders_of_site(
+    conn: AsyncConnection, site_id: int, status: str | None, limit: int
+) -> list[Order]:
+    query = select(orders).where(orders.c.site_id == site_id)
+    if status:
+        query = query.where(orders.c.status == status)
+    rows = await conn.execute(query.order_by(orders.c.id.desc()).limit(limit))
+    return [_order(row) for row in rows]
+
+
+async def fulfil(
+    conn: AsyncConnection, order_id: int, now: datetime, payment_id: str | None
+) -> Order | None:
+    """Pending -> paid, once: the order when this call made the change, else None."""
+    values: dict[str, Any] = {"status": "paid", "fulfilled_at": now, "updated_at": now}
+    if payment_id:
+        values["payment_id"] = func.coalesce(orders.c.payment_id, payment_id)
+    result = await conn.execute(
+        update(orders)
+        .where(
+            orders.c.id == order_id,
+            orders.c.status.in_(PAYABLE),
+            orders.c.fulfilled_at.is_(None),
+        )
+        .values(**values)
+        .returning(*orders.columns)
+    )
+    row = result.first()
+    return _order(row) if row else None
+
+
+async def close_unpaid(
+    conn: AsyncConnection, order_id: int, status: str, now: datetime
+) -> Order | None:
+    """Pending -> failed | expired, unless it was paid (or closed) meanwhile."""
+    result = await conn.execute(
+        update(orders)
+        .where(
+            orders.c.id == order_id,
+            orders.c.status == "pending",
+            orders.c.fulfilled_at.is_(None),
+        )
+        .values(status=status, updated_at=now)
+        .returning(*orders.columns)
+    )
+    row = result.first()
+    return _order(row) if row else None
+
+
+async def note_payment_id(conn: AsyncConnection, order_id: int, payment_id: str) -> None:
+    await conn.execute(
+        update(orders)
+        .where(orders.c.id == order_id, orders.c.payment_id.is_(None))
+        .values(payment_id=payment_id)
+    )
+
+
+def _refund_status(total: Any) -> Any:
+    return case((total >= orders.c.amount, "refunded"), else_="partially_refunded")
+
+
+async def refund_to(
+    conn: AsyncConnection, order_id: int, total: int, now: datetime
+) -> Order | None:
+    """Raise the refunded total to ``total`` (a gateway's cumulative figure), if it is higher."""
+    result = await conn.execute(
+        update(orders)
+        .where(
+            orders.c.id == order_id,
+            orders.c.status.in_(("paid", "partially_refunded")),
+            orders.c.refunded_amount < total,
+            orders.c.amount >= total,
+        )
+        .values(refunded_amount=total, status=_refund_status(total), updated_at=now)
+        .returning(*orders.columns)
+    )
+    row = result.first()
+    return _order(row) if row else None
+
+
+async def refund_by(
+    conn: AsyncConnection, order_id: int, amount: int, now: datetime
+) -> Order | None:
+    """Add ``amount`` to the refunded total, unless that would exceed what was paid."""
+    total = orders.c.refunded_amount + amount
+    result = await conn.execute(
+        update(orders)
+        .where(
+            orders.c.id == order_id,
+            orders.c.status.in_(("paid", "partially_refunded")),
+            and_(total <= orders.c.amount),
+        )
+        .values(refunded_amount=total, status=_refund_status(total), updated_at=now)
+        .returning(*orders.columns)
+    )
+    row = result.first()
+    return _order(row) if row else None
+
+
+async def unrefund_by(conn: AsyncConnection, order_id: int, amount: int, now: datetime) -> None:
+    """Undo ``refund_by`` after the gateway refused the refund."""
+    total = orders.c.refunded_amount - amount
+    await conn.execute(
+        update(orders)
+        .where(orders.c.id == order_id, orders.c.refunded_amount >= amount)
+        .values(
+            refunded_amount=total,
+            status=case((total == 0, "paid"), else_="partially_refunded"),
+            updated_at=now,
+        )
+    )
+
+
+# --- timeline and processed events -------------------------------------------------------------
+
+
+async def add_event(
+    conn: AsyncConnection, order_id: int, kind: str, data: dict[str, Any], now: datetime
+) -> None:
+    await conn.execute(insert(order_events).values(order_id=order_id, kind=kind, data=data, at=now))
+
+
+async def events_of(conn: AsyncConnection, order_id: int) -> list[tuple[str, dict[str, Any]]]:
+    rows = await conn.execute(
+        select(order_events.c.kind, order_events.c.data)
+        .where(order_events.c.order_id == order_id)
+        .order_by(order_events.c.id)
+    )
+    return [(row.kind, row.data) for row in rows]
+
+
+async def claim_event(conn: AsyncConnection, gateway: str, event_id: str, now: datetime) -> bool:
+    """Record a gateway event id; False when it was already recorded (a redelivery)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(processed_events)
+        .values(gateway=gateway, event_id=event_id, at=now)
+        .on_conflict_do_nothing(index_elements=["gateway", "event_id"])
+    )
+    result = await conn.execute(statement)
+    return bool(result.rowcount)
