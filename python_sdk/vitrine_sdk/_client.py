@@ -22,6 +22,16 @@ from ._core import (
     connection_error,
     parse_response,
 )
+from ._payments import (
+    AsyncCheckoutLinks,
+    AsyncOffers,
+    AsyncOrders,
+    AsyncPaymentLinks,
+    CheckoutLinks,
+    Offers,
+    Orders,
+    PaymentLinks,
+)
 from ._resources import (
     AsyncConversations,
     AsyncEvents,
@@ -69,6 +79,10 @@ class Client:
         self.webhook_endpoints = WebhookEndpoints(self)
         self.leads = Leads(self)
         self.conversations = Conversations(self)
+        self.offers = Offers(self)
+        self.checkout_links = CheckoutLinks(self)
+        self.payment_links = PaymentLinks(self)
+        self.orders = Orders(self)
 
     def _request(
         self,
@@ -147,6 +161,10 @@ class AsyncClient:
         self.webhook_endpoints = AsyncWebhookEndpoints(self)
         self.leads = AsyncLeads(self)
         self.conversations = AsyncConversations(self)
+        self.offers = AsyncOffers(self)
+        self.checkout_links = AsyncCheckoutLinks(self)
+        self.payment_links = AsyncPaymentLinks(self)
+        self.orders = AsyncOrders(self)
 
     async def _request(
         self,

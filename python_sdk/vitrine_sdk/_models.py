@@ -154,6 +154,65 @@ class Conversation:
     messages: list[ChatMessage]
 
 
+@dataclass(frozen=True)
+class Offer:
+    """What a site sells: ``amount`` in minor units (cents) of ``currency`` (lowercase ISO 4217);
+    ``methods`` among card, cash, bank_transfer, pay_later; ``guest_allowed`` says whether the
+    direct payment link works without a customer account."""
+
+    slug: str
+    name: str
+    description: str
+    amount: int
+    currency: str
+    guest_allowed: bool
+    success_text: str
+    failure_text: str
+    methods: list[str]
+    bank_instructions: str
+    grants: dict[str, object] | None
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Order:
+    """A purchase: ``id`` is a string ("ord_…"); ``status`` is pending, paid, failed, expired,
+    partially_refunded or refunded; amounts are in minor units; ``fulfilled_at`` is when it was
+    paid (None until then)."""
+
+    id: str
+    status: str
+    amount: int
+    currency: str
+    refunded_amount: int
+    gateway: str
+    method: str
+    customer_email: str | None
+    visit_number: int | None
+    metadata: dict[str, object]
+    fulfilled_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CheckoutLink:
+    """A new pending order and the URL to send its buyer to."""
+
+    url: str
+    order: Order
+
+
+@dataclass(frozen=True)
+class PaymentLink:
+    """The direct payment link of an offer (``BASE/pay/SITE_KEY/SLUG``); each visit opens a new
+    guest order."""
+
+    url: str
+    offer: Offer
+
+
 def parse_site(data: object) -> Site:
     obj = _object(data, "site")
     return Site(
@@ -264,6 +323,58 @@ def parse_conversation(data: object) -> Conversation:
         visit=None if visit is None else _mapping(obj, "visit"),
         messages=[_chat_message(m) for m in _get(obj, "messages", list)],
     )
+
+
+def parse_offer(data: object) -> Offer:
+    obj = _object(data, "offer")
+    grants = obj.get("grants")
+    return Offer(
+        slug=_get(obj, "slug", str),
+        name=_get(obj, "name", str),
+        description=_get(obj, "description", str),
+        amount=_get(obj, "amount", int),
+        currency=_get(obj, "currency", str),
+        guest_allowed=_get(obj, "guest_allowed", bool),
+        success_text=_get(obj, "success_text", str),
+        failure_text=_get(obj, "failure_text", str),
+        methods=_strings(obj, "methods"),
+        bank_instructions=_get(obj, "bank_instructions", str),
+        grants=None if grants is None else _mapping(obj, "grants"),
+        active=_get(obj, "active", bool),
+        created_at=_datetime(obj, "created_at"),
+        updated_at=_datetime(obj, "updated_at"),
+    )
+
+
+def parse_offer_list(data: object) -> list[Offer]:
+    return [parse_offer(item) for item in _get(_object(data, "offer list"), "data", list)]
+
+
+def parse_order(data: object) -> Order:
+    obj = _object(data, "order")
+    return Order(
+        id=_get(obj, "id", str),
+        status=_get(obj, "status", str),
+        amount=_get(obj, "amount", int),
+        currency=_get(obj, "currency", str),
+        refunded_amount=_get(obj, "refunded_amount", int),
+        gateway=_get(obj, "gateway", str),
+        method=_get(obj, "method", str),
+        customer_email=_optional(obj, "customer_email", str),
+        visit_number=_optional(obj, "visit_number", int),
+        metadata=_mapping(obj, "metadata"),
+        fulfilled_at=None if obj.get("fulfilled_at") is None else _datetime(obj, "fulfilled_at"),
+        created_at=_datetime(obj, "created_at"),
+    )
+
+
+def parse_order_list(data: object) -> list[Order]:
+    return [parse_order(item) for item in _get(_object(data, "order list"), "data", list)]
+
+
+def parse_checkout_link(data: object) -> CheckoutLink:
+    obj = _object(data, "checkout link")
+    return CheckoutLink(url=_get(obj, "url", str), order=parse_order(obj.get("order")))
 
 
 _COUNTS = ("visits", "visitors", "pageviews", "events", "conversions")

@@ -1,5 +1,6 @@
 """API resources, reached as attributes of a client (``client.site``, ``client.events``,
-``client.reports``, ``client.webhook_endpoints``, ``client.leads``, ``client.conversations``).
+``client.reports``, ``client.webhook_endpoints``, ``client.leads``, ``client.conversations``);
+the payments resources live in ``_payments``.
 
 Each resource comes as a sync and an async class with the same methods; what a call sends and how
 its answer is parsed is written once, in the module-level helpers and in ``_models``.
