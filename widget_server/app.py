@@ -17,6 +17,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from widget_server import errorpages, errors, jobs
+from widget_server.access import routes as access_routes
+from widget_server.access import service as access
 from widget_server.accounts import service as accounts
 from widget_server.api import idempotency
 from widget_server.api import routes as api_routes
@@ -85,6 +87,7 @@ def create_app(settings: Settings) -> Starlette:
     engine = create_engine(settings.database_url)
     state = Runtime(settings=settings, engine=engine, bus=create_bus(settings.redis_url))
     runner = jobs.JobRunner(build_tasks(state))
+    access.install(settings.base_url)  # the access fulfilment/refund hooks of offer orders
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -121,6 +124,7 @@ def create_app(settings: Settings) -> Starlette:
         *chat_console_page.routes,
         *widget_routes.routes,
         *payment_routes.routes,
+        *access_routes.routes,
         *payment_pages.routes,
         *api_routes.routes,
         *outbox_routes.api_routes,

@@ -12,7 +12,7 @@ from widget_server import i18n
 
 HERE = Path(__file__).parent
 # Feature packages whose templates/ folder is reachable as "<feature>/<name>".
-FEATURES = ("console", "outbox", "counter", "chat", "widgets", "payments")
+FEATURES = ("console", "outbox", "counter", "chat", "widgets", "payments", "access")
 
 
 def build_environment() -> Environment:

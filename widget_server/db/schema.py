@@ -1,5 +1,6 @@
 """Imports every feature's tables so ``metadata`` describes the whole schema (for Alembic)."""
 
+from widget_server.access import tables as _access  # noqa: F401
 from widget_server.accounts import tables as _accounts  # noqa: F401
 from widget_server.api import tables as _api  # noqa: F401
 from widget_server.chat import tables as _chat  # noqa: F401

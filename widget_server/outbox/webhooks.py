@@ -43,6 +43,8 @@ EVENT_TYPES: dict[str, str] = {
     "order.paid": _("An order was paid (fulfilment runs once, at that moment)."),
     "order.refunded": _("An order was refunded, fully or in part."),
     "order.failed": _("A payment failed (a delayed payment was declined)."),
+    "access.granted": _("A customer was given access to what they paid for."),
+    "access.revoked": _("A customer's access was taken back (refund or by hand)."),
 }
 
 

@@ -188,6 +188,8 @@ async def apply_event(engine: AsyncEngine, gateway: str, event: PaymentEvent) ->
             return order
         if event.payment_id:
             await store.note_payment_id(conn, order.id, event.payment_id)
+        if event.email and "@" in event.email:
+            await store.note_email(conn, order.id, event.email)
         data = {"event": event.event_id, "kind": event.kind}
         await store.add_event(conn, order.id, "gateway:" + event.kind, data, now)
         if event.kind in ("completed_paid", "async_succeeded"):
@@ -256,3 +258,21 @@ async def refund(
         await store.add_event(conn, order.id, "refunded", {"amount": amount}, now)
         await _refunded(conn, reserved, amount)
     return reserved
+
+
+# --- for the access package (fulfilment hooks read inside the hook's transaction) ---------------
+
+
+async def offer_in(conn: AsyncConnection, offer_id: int) -> Offer | None:
+    return await store.offer_by_id(conn, offer_id)
+
+
+async def orders_in(conn: AsyncConnection, ids: list[int]) -> list[Order]:
+    return await store.orders_by_ids(conn, ids) if ids else []
+
+
+async def orders_by_ids(engine: AsyncEngine, ids: list[int]) -> list[Order]:
+    if not ids:
+        return []
+    async with engine.connect() as conn:
+        return await store.orders_by_ids(conn, ids)

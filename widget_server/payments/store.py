@@ -167,6 +167,15 @@ async def note_payment_id(conn: AsyncConnection, order_id: int, payment_id: str)
     )
 
 
+async def note_email(conn: AsyncConnection, order_id: int, email: str) -> None:
+    """The e-mail the gateway reported wins over the typed one, until the order is fulfilled."""
+    await conn.execute(
+        update(orders)
+        .where(orders.c.id == order_id, orders.c.fulfilled_at.is_(None))
+        .values(customer_email=email[:320])
+    )
+
+
 def _refund_status(total: Any) -> Any:
     return case((total >= orders.c.amount, "refunded"), else_="partially_refunded")
 
@@ -251,3 +260,8 @@ async def claim_event(conn: AsyncConnection, gateway: str, event_id: str, now: d
     )
     result = await conn.execute(statement)
     return bool(result.rowcount)
+
+
+async def orders_by_ids(conn: AsyncConnection, ids: list[int]) -> list[Order]:
+    rows = await conn.execute(select(orders).where(orders.c.id.in_(ids)).order_by(orders.c.id))
+    return [_order(row) for row in rows]
