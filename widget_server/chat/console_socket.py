@@ -17,7 +17,7 @@ from starlette.websockets import WebSocket
 from widget_server import i18n
 from widget_server.accounts import operators as team
 from widget_server.accounts import service as accounts
-from widget_server.accounts.models import Access, User
+from widget_server.accounts.models import Access
 from widget_server.chat import events, leads, service, store
 from widget_server.chat import presence as roster
 from widget_server.chat.hub import Listener
@@ -36,6 +36,7 @@ from widget_server.chat.sockets import (
     parse_since,
     receive_frame,
 )
+from widget_server.console.context import current_user
 from widget_server.errors import InvalidRequest, NotFound, VitrineError
 from widget_server.i18n import _
 from widget_server.runtime import Runtime, runtime
@@ -48,18 +49,6 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-async def session_user(websocket: WebSocket) -> User | None:
-    """The console user of the session cookie (as ``console.context.current_user``)."""
-    session = websocket.scope.get("session") or {}
-    user_id = session.get("uid")
-    if not isinstance(user_id, int):
-        return None
-    found = await accounts.get_user(runtime(websocket).engine, user_id)
-    if found is None or found.session_epoch != session.get("epoch"):
-        return None
-    return found
-
-
 async def console_socket(websocket: WebSocket) -> None:
     state = runtime(websocket)
     await websocket.accept()
@@ -67,7 +56,7 @@ async def console_socket(websocket: WebSocket) -> None:
     if origin != _origin(state.settings.base_url):
         await close(websocket, FOREIGN_ORIGIN)
         return
-    user = await session_user(websocket)
+    user = await current_user(websocket)
     if user is None:
         await close(websocket, BAD_TOKEN)
         return

@@ -7,7 +7,7 @@ import secrets
 from typing import Any
 
 from starlette.datastructures import FormData
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import RedirectResponse, Response
 
 from widget_server.accounts import service as accounts
@@ -40,7 +40,8 @@ def log_out(request: Request) -> None:
         request.session["lang"] = language
 
 
-async def current_user(request: Request) -> User | None:
+async def current_user(request: HTTPConnection) -> User | None:
+    """The console user of the session cookie (pages and the console socket alike)."""
     cached = getattr(request.state, "user", None)
     if isinstance(cached, User):
         return cached
