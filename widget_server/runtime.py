@@ -11,6 +11,7 @@ from starlette.requests import HTTPConnection
 
 from widget_server.chat.hub import ChatHub
 from widget_server.counter.state import CounterState
+from widget_server.payments.hooks import PaymentHooks
 from widget_server.settings import Settings
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ class Runtime:
     bus: Bus
     counter: CounterState = field(default_factory=CounterState)
     chat: ChatHub = field(default_factory=ChatHub)  # this process's chat sockets
+    payment_hooks: PaymentHooks = field(default_factory=PaymentHooks)  # set up by create_app
 
 
 def runtime(conn: HTTPConnection) -> Runtime:

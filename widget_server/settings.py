@@ -48,6 +48,7 @@ class Settings:
     mail_from: str = "Vitrine <no-reply@localhost>"
     stripe_secret_key: str | None = None
     stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None  # another host for Stripe's API (a test double)
     auto_migrate: bool = True
     run_jobs: bool = True
     max_body_bytes: int = 10 * 1024 * 1024
@@ -78,13 +79,7 @@ class Settings:
         database_url = _database_url(get("VITRINE_DATABASE_URL"), data_dir)
         port = _integer(get("VITRINE_PORT"), "VITRINE_PORT", 8000, low=1, high=65535)
         host = get("VITRINE_HOST") or "127.0.0.1"
-        base_url = (get("VITRINE_BASE_URL") or f"http://{host}:{port}").rstrip("/")
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise SettingsError(
-                f"VITRINE_BASE_URL must be an absolute http(s) URL such as "
-                f"https://chat.example.com, not {base_url!r}"
-            )
+        base_url = _http_url(get("VITRINE_BASE_URL") or f"http://{host}:{port}", "VITRINE_BASE_URL")
         redis_url = get("VITRINE_REDIS_URL")
         if redis_url and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
             raise SettingsError(
@@ -125,6 +120,7 @@ class Settings:
             mail_from=get("VITRINE_MAIL_FROM") or "Vitrine <no-reply@localhost>",
             stripe_secret_key=get("STRIPE_SECRET_KEY"),
             stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET"),
+            stripe_api_base=_http_url(get("STRIPE_API_BASE"), "STRIPE_API_BASE") or None,
             auto_migrate=auto_migrate,
             run_jobs=run_jobs,
             max_body_bytes=max_body_bytes,
@@ -144,6 +140,19 @@ def _integer(raw: str | None, name: str, default: int, *, low: int, high: int) -
     if not low <= value <= high:
         raise SettingsError(f"{name} must be between {low} and {high}, not {value}")
     return value
+
+
+def _http_url(raw: str | None, name: str) -> str:
+    """An absolute http(s) URL without its trailing slash; "" when unset."""
+    if not raw:
+        return ""
+    url = raw.rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(
+            f"{name} must be an absolute http(s) URL such as https://chat.example.com, not {url!r}"
+        )
+    return url
 
 
 def _flag(raw: str | None, name: str, default: bool) -> bool:

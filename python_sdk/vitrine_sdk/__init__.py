@@ -1,6 +1,7 @@
 """Python SDK for the Vitrine REST API: ``Client``, ``AsyncClient`` and ``webhooks.verify``."""
 
 from . import webhooks
+from ._access import Grant
 from ._client import AsyncClient, Client
 from ._errors import (
     APIConnectionError,
@@ -51,6 +52,7 @@ __all__ = [
     "Contact",
     "Conversation",
     "ConversationVisitor",
+    "Grant",
     "InternalServerError",
     "Lead",
     "NotFoundError",

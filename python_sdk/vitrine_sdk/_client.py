@@ -12,6 +12,7 @@ from typing import Self
 
 import httpx
 
+from ._access import Access, AsyncAccess
 from ._core import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_RETRIES,
@@ -83,6 +84,7 @@ class Client:
         self.checkout_links = CheckoutLinks(self)
         self.payment_links = PaymentLinks(self)
         self.orders = Orders(self)
+        self.access = Access(self)
 
     def _request(
         self,
@@ -165,6 +167,7 @@ class AsyncClient:
         self.checkout_links = AsyncCheckoutLinks(self)
         self.payment_links = AsyncPaymentLinks(self)
         self.orders = AsyncOrders(self)
+        self.access = AsyncAccess(self)
 
     async def _request(
         self,

@@ -171,6 +171,7 @@ class Offer:
     methods: list[str]
     bank_instructions: str
     grants: dict[str, object] | None
+    customer_fields: list[str]
     active: bool
     created_at: datetime
     updated_at: datetime
@@ -179,10 +180,12 @@ class Offer:
 @dataclass(frozen=True)
 class Order:
     """A purchase: ``id`` is a string ("ord_…"); ``status`` is pending, paid, failed, expired,
-    partially_refunded or refunded; amounts are in minor units; ``fulfilled_at`` is when it was
-    paid (None until then)."""
+    partially_refunded or refunded; amounts are in minor units; ``offer`` is the slug of the offer
+    bought (None once that offer is deleted); ``fulfilled_at`` is when it was paid (None until
+    then); ``updated_at`` moves on with every change of status or refunded amount."""
 
     id: str
+    offer: str | None
     status: str
     amount: int
     currency: str
@@ -194,6 +197,7 @@ class Order:
     metadata: dict[str, object]
     fulfilled_at: datetime | None
     created_at: datetime
+    updated_at: datetime
 
 
 @dataclass(frozen=True)
@@ -340,6 +344,7 @@ def parse_offer(data: object) -> Offer:
         methods=_strings(obj, "methods"),
         bank_instructions=_get(obj, "bank_instructions", str),
         grants=None if grants is None else _mapping(obj, "grants"),
+        customer_fields=_strings(obj, "customer_fields"),
         active=_get(obj, "active", bool),
         created_at=_datetime(obj, "created_at"),
         updated_at=_datetime(obj, "updated_at"),
@@ -354,6 +359,7 @@ def parse_order(data: object) -> Order:
     obj = _object(data, "order")
     return Order(
         id=_get(obj, "id", str),
+        offer=_optional(obj, "offer", str),
         status=_get(obj, "status", str),
         amount=_get(obj, "amount", int),
         currency=_get(obj, "currency", str),
@@ -365,11 +371,17 @@ def parse_order(data: object) -> Order:
         metadata=_mapping(obj, "metadata"),
         fulfilled_at=None if obj.get("fulfilled_at") is None else _datetime(obj, "fulfilled_at"),
         created_at=_datetime(obj, "created_at"),
+        updated_at=_datetime(obj, "updated_at"),
     )
 
 
 def parse_order_list(data: object) -> list[Order]:
     return [parse_order(item) for item in _get(_object(data, "order list"), "data", list)]
+
+
+def parse_order_page(data: object) -> tuple[list[Order], bool]:
+    """One page of orders and whether more follow it."""
+    return parse_order_list(data), _get(_object(data, "order list"), "has_more", bool)
 
 
 def parse_checkout_link(data: object) -> CheckoutLink:

@@ -3,7 +3,7 @@
 """
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -17,6 +17,7 @@ from ._models import (
     parse_offer_list,
     parse_order,
     parse_order_list,
+    parse_order_page,
 )
 from ._resources import _limit_params
 
@@ -52,6 +53,7 @@ def _checkout_link_body(
     success_url: str | None,
     cancel_url: str | None,
     visit: int | None,
+    language: str | None,
 ) -> dict[str, object]:
     body: dict[str, object] = {"offer": offer}
     optional: dict[str, object | None] = {
@@ -60,15 +62,21 @@ def _checkout_link_body(
         "success_url": success_url,
         "cancel_url": cancel_url,
         "visit": visit,
+        "language": language,
     }
     body.update({name: value for name, value in optional.items() if value is not None})
     return body
 
 
-def _orders_params(status: str | None, limit: int | None) -> dict[str, str | int]:
+def _orders_params(
+    status: str | None, limit: int | None, starting_after: str | None = None
+) -> dict[str, str | int]:
     params = _limit_params(limit)
     if status is not None:
         params["status"] = status
+    if starting_after is not None:
+        _segment("order id", starting_after)  # the same checks as an id in a path
+        params["starting_after"] = starting_after
     return params
 
 
@@ -97,13 +105,19 @@ class Offers:
     def create(self, *, idempotency_key: str | None = None, **fields: object) -> Offer:
         """Create an offer: ``slug``, ``name``, ``amount`` (minor units) and ``currency`` are
         required; ``description``, ``guest_allowed``, ``methods``, ``success_text``,
-        ``failure_text``, ``bank_instructions``, ``grants`` and ``active`` are optional. Every
+        ``failure_text``, ``bank_instructions``, ``grants``, ``customer_fields`` and ``active``
+        are optional. Every
         bad field is named in the ``UnprocessableEntityError``; a taken slug raises
         ``ConflictError``."""
         data = self._client._request(
             "POST", OFFERS_PATH, json=dict(fields), idempotency_key=idempotency_key
         )
         return parse_offer(data)
+
+    def update(self, slug: str, /, **fields: object) -> Offer:
+        """Change the fields given (any of ``create``'s but ``slug``, which cannot change);
+        ``active=False`` takes the offer off sale. ``NotFoundError`` for an unknown slug."""
+        return parse_offer(self._client._request("PATCH", _offer_path(slug), json=dict(fields)))
 
 
 class AsyncOffers:
@@ -121,12 +135,19 @@ class AsyncOffers:
     async def create(self, *, idempotency_key: str | None = None, **fields: object) -> Offer:
         """Create an offer: ``slug``, ``name``, ``amount`` (minor units) and ``currency`` are
         required; ``description``, ``guest_allowed``, ``methods``, ``success_text``,
-        ``failure_text``, ``bank_instructions``, ``grants`` and ``active`` are optional. Every
+        ``failure_text``, ``bank_instructions``, ``grants``, ``customer_fields`` and ``active``
+        are optional. Every
         bad field is named in the ``UnprocessableEntityError``; a taken slug raises
         ``ConflictError``."""
         data = await self._client._request(
             "POST", OFFERS_PATH, json=dict(fields), idempotency_key=idempotency_key
         )
+        return parse_offer(data)
+
+    async def update(self, slug: str, /, **fields: object) -> Offer:
+        """Change the fields given (any of ``create``'s but ``slug``, which cannot change);
+        ``active=False`` takes the offer off sale. ``NotFoundError`` for an unknown slug."""
+        data = await self._client._request("PATCH", _offer_path(slug), json=dict(fields))
         return parse_offer(data)
 
 
@@ -144,12 +165,17 @@ class CheckoutLinks:
         success_url: str | None = None,
         cancel_url: str | None = None,
         visit: int | None = None,
+        language: str | None = None,
         *,
         idempotency_key: str | None = None,
     ) -> CheckoutLink:
         """Open an order for the active offer with slug ``offer`` (``NotFoundError`` otherwise);
-        ``visit`` joins it to the visit it came from. Send the buyer to the returned ``url``."""
-        body = _checkout_link_body(offer, customer_email, metadata, success_url, cancel_url, visit)
+        ``visit`` joins it to the visit it came from; ``language`` (``en``, ``fr``, ``ru``) is
+        the buyer's, for the payment page and the e-mails. Send the buyer to the returned
+        ``url``."""
+        body = _checkout_link_body(
+            offer, customer_email, metadata, success_url, cancel_url, visit, language
+        )
         data = self._client._request(
             "POST", CHECKOUT_LINKS_PATH, json=body, idempotency_key=idempotency_key
         )
@@ -170,12 +196,17 @@ class AsyncCheckoutLinks:
         success_url: str | None = None,
         cancel_url: str | None = None,
         visit: int | None = None,
+        language: str | None = None,
         *,
         idempotency_key: str | None = None,
     ) -> CheckoutLink:
         """Open an order for the active offer with slug ``offer`` (``NotFoundError`` otherwise);
-        ``visit`` joins it to the visit it came from. Send the buyer to the returned ``url``."""
-        body = _checkout_link_body(offer, customer_email, metadata, success_url, cancel_url, visit)
+        ``visit`` joins it to the visit it came from; ``language`` (``en``, ``fr``, ``ru``) is
+        the buyer's, for the payment page and the e-mails. Send the buyer to the returned
+        ``url``."""
+        body = _checkout_link_body(
+            offer, customer_email, metadata, success_url, cancel_url, visit, language
+        )
         data = await self._client._request(
             "POST", CHECKOUT_LINKS_PATH, json=body, idempotency_key=idempotency_key
         )
@@ -224,11 +255,30 @@ class Orders:
     def __init__(self, client: "Client") -> None:
         self._client = client
 
-    def list(self, status: str | None = None, limit: int | None = None) -> builtins.list[Order]:
-        """Newest first; ``status`` filters (pending, paid, failed, expired,
-        partially_refunded, refunded); ``limit`` from 1 to 100 (default 50)."""
-        data = self._client._request("GET", ORDERS_PATH, params=_orders_params(status, limit))
-        return parse_order_list(data)
+    def list(
+        self,
+        status: str | None = None,
+        limit: int | None = None,
+        starting_after: str | None = None,
+    ) -> builtins.list[Order]:
+        """One page, newest first; ``status`` filters (pending, paid, failed, expired,
+        partially_refunded, refunded); ``limit`` from 1 to 100 (default 50); ``starting_after``
+        (an order id, usually the last of the previous page) starts after that order."""
+        params = _orders_params(status, limit, starting_after)
+        return parse_order_list(self._client._request("GET", ORDERS_PATH, params=params))
+
+    def iter(self, status: str | None = None, page_size: int = 100) -> Iterator[Order]:
+        """Every order, newest first, fetched a page of ``page_size`` at a time as you go."""
+        after: str | None = None
+        while True:
+            params = _orders_params(status, page_size, after)
+            page, has_more = parse_order_page(
+                self._client._request("GET", ORDERS_PATH, params=params)
+            )
+            yield from page
+            if not has_more or not page:
+                return
+            after = page[-1].id
 
     def get(self, order_id: str) -> Order:
         return parse_order(self._client._request("GET", _order_path(order_id)))
@@ -238,7 +288,8 @@ class Orders:
     ) -> Order:
         """Refund ``amount`` minor units of a paid order (default: all that is left); returns the
         order, now partially_refunded or refunded. More than what is left raises
-        ``UnprocessableEntityError`` naming ``amount``; an unpaid order raises ``ConflictError``."""
+        ``UnprocessableEntityError`` naming ``amount``; an unpaid or already fully refunded order
+        raises ``ConflictError``."""
         data = self._client._request(
             "POST",
             _order_path(order_id, "/refund"),
@@ -255,12 +306,30 @@ class AsyncOrders:
         self._client = client
 
     async def list(
-        self, status: str | None = None, limit: int | None = None
+        self,
+        status: str | None = None,
+        limit: int | None = None,
+        starting_after: str | None = None,
     ) -> builtins.list[Order]:
-        """Newest first; ``status`` filters (pending, paid, failed, expired,
-        partially_refunded, refunded); ``limit`` from 1 to 100 (default 50)."""
-        params = _orders_params(status, limit)
+        """One page, newest first; ``status`` filters (pending, paid, failed, expired,
+        partially_refunded, refunded); ``limit`` from 1 to 100 (default 50); ``starting_after``
+        (an order id, usually the last of the previous page) starts after that order."""
+        params = _orders_params(status, limit, starting_after)
         return parse_order_list(await self._client._request("GET", ORDERS_PATH, params=params))
+
+    async def iter(self, status: str | None = None, page_size: int = 100) -> AsyncIterator[Order]:
+        """Every order, newest first, fetched a page of ``page_size`` at a time as you go."""
+        after: str | None = None
+        while True:
+            params = _orders_params(status, page_size, after)
+            page, has_more = parse_order_page(
+                await self._client._request("GET", ORDERS_PATH, params=params)
+            )
+            for order in page:
+                yield order
+            if not has_more or not page:
+                return
+            after = page[-1].id
 
     async def get(self, order_id: str) -> Order:
         return parse_order(await self._client._request("GET", _order_path(order_id)))
@@ -270,7 +339,8 @@ class AsyncOrders:
     ) -> Order:
         """Refund ``amount`` minor units of a paid order (default: all that is left); returns the
         order, now partially_refunded or refunded. More than what is left raises
-        ``UnprocessableEntityError`` naming ``amount``; an unpaid order raises ``ConflictError``."""
+        ``UnprocessableEntityError`` naming ``amount``; an unpaid or already fully refunded order
+        raises ``ConflictError``."""
         data = await self._client._request(
             "POST",
             _order_path(order_id, "/refund"),

@@ -81,6 +81,74 @@ async def test_paid_guest_order_gives_access_by_link(
     assert "already used" in again.text and 'action="/account/link"' in again.text
 
 
+async def test_the_access_email_is_in_the_buyers_language(
+    state: Runtime, team: SiteTeam, client: httpx.AsyncClient
+) -> None:
+    offer = await make_offer(state, team, grants=GRANTS)
+    order, _url = await open_checkout(state, offer, customer_email="lea@example.fr", language="fr")
+    await pay(client, order)
+    async with state.engine.connect() as conn:
+        payload = (
+            await conn.execute(
+                select(outbox_table.c.payload).where(outbox_table.c.target == "lea@example.fr")
+            )
+        ).scalar_one()
+    assert payload["language"] == "fr"
+    assert payload["subject"].startswith("Votre accès à")
+
+
+async def test_a_new_customer_gives_the_fields_the_offer_asks_for(
+    state: Runtime, team: SiteTeam, client: httpx.AsyncClient
+) -> None:
+    offer = await make_offer(state, team, grants=GRANTS, customer_fields=["phone", "name"])
+    assert offer.customer_fields == ["name", "phone"]
+    order, _url = await open_checkout(state, offer, customer_email="new@example.com")
+    await pay(client, order)
+    [link] = await links_sent(state, "new@example.com")
+    assert (await client.get(link)).headers["location"] == "/account/password"
+    form = await client.get("/account/password")
+    assert 'name="name"' in form.text and 'name="phone"' in form.text
+    data = {"csrf_token": csrf_from(form.text), "password": PASSWORD, "password_again": PASSWORD}
+    missing = await client.post("/account/password", data={**data, "phone": "call me"})
+    assert missing.status_code == 400
+    assert "Enter your name." in missing.text and "Enter a phone number" in missing.text
+    customer = await store_customer(state, "new@example.com")
+    assert customer.password_hash is None  # nothing half-written
+    saved = await client.post(
+        "/account/password", data={**data, "name": " Zoé  Martin ", "phone": "+33 6 12 34 56 78"}
+    )
+    assert saved.status_code == 303
+    customer = await store_customer(state, "new@example.com")
+    assert (customer.name, customer.phone) == ("Zoé Martin", "+33 6 12 34 56 78")
+    assert customer.password_hash is not None
+    account = await client.get("/account")
+    assert "The e-book" in account.text and "15.00\u00a0EUR" in account.text
+
+
+async def store_customer(state: Runtime, email: str) -> store.Customer:
+    async with state.engine.connect() as conn:
+        [found] = await store.customers_by_email(conn, None, email)
+    return found
+
+
+async def test_a_logged_in_customer_buys_a_members_only_offer_as_themselves(
+    state: Runtime, team: SiteTeam, client: httpx.AsyncClient
+) -> None:
+    order = await checkout(state, team, "member@example.com")
+    await pay(client, order)
+    [link] = await links_sent(state, "member@example.com")
+    await set_password(client, link)
+    await make_offer(state, team, slug="members", guest_allowed=False, grants=GRANTS)
+    bought = await client.get(f"/pay/{team.site.key}/members")
+    assert bought.status_code == 303
+    newest = (await payments.list_orders(state.engine, team.site.id, None, 1))[0]
+    assert (newest.offer_slug, newest.customer_email) == ("members", "member@example.com")
+    await client.post(
+        "/account/logout", data={"csrf_token": csrf_from((await client.get("/account")).text)}
+    )
+    assert (await client.get(f"/pay/{team.site.key}/members")).status_code == 404
+
+
 async def test_short_or_different_passwords_are_refused(
     state: Runtime, team: SiteTeam, client: httpx.AsyncClient
 ) -> None:
@@ -149,7 +217,7 @@ async def test_the_email_reported_by_the_payment_wins(
             payment_id="pi_" + order.public_id,
             email=email,
         )
-        await payments.apply_event(state.engine, "sandbox", event)
+        await payments.apply_event(state, "sandbox", event)
     assert await links_sent(state, "typed@example.com") == []
     [link] = await links_sent(state, "paid@example.com")
     assert len(await links_sent(state, "wallet@example.com")) == 1
@@ -167,7 +235,7 @@ async def test_admin_revokes_and_moves_a_grant(
     async with state.engine.connect() as conn:
         grant = await store.grant_of_order(conn, order.id)
     assert grant is not None
-    moved = await access.move(team.access(), state.engine, grant.id, "friend@example.com")
+    moved = await access.move(team.access(), state, grant.id, "friend@example.com")
     assert moved.customer_id != customer_id
     [link] = await links_sent(state, "friend@example.com")
     await set_password(client, link)
@@ -203,9 +271,7 @@ async def test_no_email_flags_the_order_then_grant_manually(
     assert await _grants(state, order) == []
     flagged = await access.flagged_orders(team.access(), state.engine)
     assert [o.public_id for o in flagged] == [order.public_id]
-    grant = await access.grant_manually(
-        team.access(), state.engine, order.public_id, "wallet@example.com"
-    )
+    grant = await access.grant_manually(team.access(), state, order.public_id, "wallet@example.com")
     assert grant.status == "active"
     assert await access.flagged_orders(team.access(), state.engine) == []
     [link] = await links_sent(state, "wallet@example.com")
@@ -221,7 +287,7 @@ async def test_refund_revokes_the_access(
     [link] = await links_sent(state, "buyer@example.com")
     await set_password(client, link)
     assert await queued(state, "access.granted") == 1
-    await payments.refund(state.engine, None, team.site.id, order.public_id, None)
+    await payments.refund(state, None, team.site.id, order.public_id, None)
     assert await queued(state, "access.revoked") == 1
     account = await client.get("/account")
     assert "https://example.com/book.pdf" not in account.text
@@ -234,15 +300,15 @@ async def test_redelivered_fulfilment_grants_once(
     event = PaymentEvent(
         kind="completed_paid", event_id="sbx_evt_same", order_ref=order.public_id, payment_id="pi1"
     )
-    await payments.apply_event(state.engine, "sandbox", event)
-    await payments.apply_event(state.engine, "sandbox", event)
+    await payments.apply_event(state, "sandbox", event)
+    await payments.apply_event(state, "sandbox", event)
     other = PaymentEvent(
         kind="async_succeeded",
         event_id="sbx_evt_other",
         order_ref=order.public_id,
         payment_id="pi1",
     )
-    await payments.apply_event(state.engine, "sandbox", other)
+    await payments.apply_event(state, "sandbox", other)
     assert len(await links_sent(state, "buyer@example.com")) == 1
     assert await queued(state, "access.granted") == 1
 

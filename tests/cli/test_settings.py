@@ -92,6 +92,7 @@ BAD_SETTINGS = [
     ("VITRINE_AUTO_MIGRATE", "maybe"),
     ("VITRINE_LANDING_DIR", "no/such/dir"),
     ("VITRINE_REDIS_URL", "http://cache"),
+    ("STRIPE_API_BASE", "stripe.test"),
 ]
 
 

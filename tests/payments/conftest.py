@@ -21,7 +21,7 @@ from tests.conftest import SiteTeam
 from widget_server.accounts import service as accounts
 from widget_server.outbox import service as outbox
 from widget_server.outbox.tables import outbox as outbox_table
-from widget_server.payments import offers, service
+from widget_server.payments import offers
 from widget_server.payments.models import Offer, Order
 from widget_server.runtime import Runtime
 
@@ -40,20 +40,18 @@ class Calls:
 
 
 @pytest.fixture
-def calls() -> Iterator[Calls]:
-    """Hooks that count fulfilments and refunds per order public id."""
+def calls(state: Runtime) -> Calls:
+    """Hooks of the app that count fulfilments and refunds per order public id."""
     found = Calls()
 
-    async def on_paid(conn: AsyncConnection, order: Order) -> None:
+    async def on_paid(_state: Runtime, conn: AsyncConnection, order: Order) -> None:
         found.fulfilled.append(order.public_id)
 
-    async def on_refund(conn: AsyncConnection, order: Order) -> None:
+    async def on_refund(_state: Runtime, conn: AsyncConnection, order: Order) -> None:
         found.refunded.append(order.public_id)
 
-    service.register_fulfilment("test-counter", on_paid)
-    service.register_refund("test-counter", on_refund)
-    yield found
-    service.unregister("test-counter")
+    state.payment_hooks.register("test-counter", paid=on_paid, refunded=on_refund)
+    return found
 
 
 @pytest.fixture
@@ -111,6 +109,7 @@ def session_obj(order: Order, payment_status: str, intent: str | None = None) ->
         "payment_status": payment_status,
         "payment_intent": intent or "pi_" + order.public_id,
         "amount_total": order.amount,
+        "currency": order.currency,
         "customer_details": {"email": "buyer@example.com"},
     }
 
@@ -178,8 +177,9 @@ def fake_stripe() -> Iterator[FakeStripe]:
 
 
 @pytest.fixture
-def stripe_settings(fake_stripe: FakeStripe, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    from widget_server.payments import stripe_gateway
-
-    monkeypatch.setattr(stripe_gateway, "API_BASE", fake_stripe.url)
-    return {"stripe_secret_key": "sk_test_fake", "stripe_webhook_secret": WEBHOOK_SECRET}
+def stripe_settings(fake_stripe: FakeStripe) -> dict[str, Any]:
+    return {
+        "stripe_secret_key": "sk_test_fake",
+        "stripe_webhook_secret": WEBHOOK_SECRET,
+        "stripe_api_base": fake_stripe.url,
+    }

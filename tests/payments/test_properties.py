@@ -13,13 +13,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, make_settings
 from widget_server.accounts import service as accounts
+from widget_server.bus import LocalBus
 from widget_server.db import migrate
 from widget_server.db.engine import create_engine
 from widget_server.errors import Conflict
 from widget_server.payments import offers, service, store
+from widget_server.payments.hooks import PaymentHooks
 from widget_server.payments.models import EventKind, Order, PaymentEvent
+from widget_server.runtime import Runtime
 
 # What Stripe may send for one Checkout Session, by outcome.
 SCENARIOS: dict[str, list[EventKind]] = {
@@ -81,20 +84,18 @@ def test_events_in_any_order_and_number_fulfil_exactly_once() -> None:
         site_id, offer_id = asyncio.run(_prepare(url))
         fulfilled: list[str] = []
 
-        async def count(conn: AsyncConnection, order: Order) -> None:
+        async def count(state: Runtime, conn: AsyncConnection, order: Order) -> None:
             fulfilled.append(order.public_id)
 
-        service.register_fulfilment("property-counter", count)
-        try:
+        hooks = PaymentHooks()
+        hooks.register("property-counter", paid=count)
 
-            @settings(max_examples=80, deadline=None)
-            @given(cases())
-            def check(case: Case) -> None:
-                asyncio.run(_run(url, site_id, offer_id, case, fulfilled))
+        @settings(max_examples=80, deadline=None)
+        @given(cases())
+        def check(case: Case) -> None:
+            asyncio.run(_run(Path(tmp), url, site_id, offer_id, case, fulfilled, hooks))
 
-            check()
-        finally:
-            service.unregister("property-counter")
+        check()
 
 
 async def _prepare(url: str) -> tuple[int, int]:
@@ -112,8 +113,17 @@ async def _prepare(url: str) -> tuple[int, int]:
         await engine.dispose()
 
 
-async def _run(url: str, site_id: int, offer_id: int, case: Case, fulfilled: list[str]) -> None:
+async def _run(
+    tmp: Path,
+    url: str,
+    site_id: int,
+    offer_id: int,
+    case: Case,
+    fulfilled: list[str],
+    hooks: PaymentHooks,
+) -> None:
     engine = create_engine(url)
+    state = Runtime(make_settings(url, tmp), engine, LocalBus(), payment_hooks=hooks)
     try:
         offer = await offers.offer_by_id(engine, offer_id)
         assert offer is not None
@@ -127,7 +137,7 @@ async def _run(url: str, site_id: int, offer_id: int, case: Case, fulfilled: lis
         for index in case.deliveries:
             event = events[index]
             try:
-                await service.apply_event(engine, "stripe", event)
+                await service.apply_event(state, "stripe", event)
             except Conflict:
                 assert event.kind == "refunded" and not payment_seen
                 continue

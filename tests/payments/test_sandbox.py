@@ -29,11 +29,16 @@ async def open_sandbox(state: Runtime, team: SiteTeam, client: httpx.AsyncClient
     return path
 
 
-async def press(client: httpx.AsyncClient, path: str, action: str) -> httpx.Response:
+async def press(
+    client: httpx.AsyncClient, path: str, action: str, email: str | None = None
+) -> httpx.Response:
     page = await client.get(path)
     match = _TOKEN.search(page.text)
     assert match, page.text
-    return await client.post(path, data={"token": match.group(1), "action": action})
+    data = {"token": match.group(1), "action": action}
+    if email is not None:
+        data["email"] = email
+    return await client.post(path, data=data)
 
 
 async def status_of(state: Runtime, path: str) -> str:
@@ -81,6 +86,20 @@ async def test_sandbox_delayed_payment_then_confirmed(
     assert "Thanks, enjoy the book!" in result.text
     assert await status_of(state, path) == "paid"
     assert len(calls.fulfilled) == 1
+
+
+async def test_the_sandbox_reports_the_email_typed_like_a_payment_page(
+    state: Runtime, team: SiteTeam, client: httpx.AsyncClient, calls: Calls
+) -> None:
+    path = await open_sandbox(state, team, client)
+    refused = await press(client, path, "pay", email="not an address")
+    assert refused.status_code == 422 and "email" in refused.text
+    assert await status_of(state, path) == "pending" and calls.fulfilled == []
+    paid = await press(client, path, "pay", email=" buyer@example.com ")
+    assert paid.status_code == 303
+    order = await service.order_by_public_id(state.engine, path.rsplit("/", 1)[1])
+    assert order is not None
+    assert (order.status, order.customer_email) == ("paid", "buyer@example.com")
 
 
 async def test_sandbox_rejects_a_forged_token(

@@ -60,7 +60,12 @@ async def test_checkout_session_request_carries_the_order_and_our_idempotency_ke
 ) -> None:
     await make_offer(state, team)
     data = await checkout(
-        client, secret, customer_email="buyer@example.com", visit=7, metadata={"ref": "x"}
+        client,
+        secret,
+        customer_email="buyer@example.com",
+        visit=7,
+        metadata={"ref": "x"},
+        language="fr",
     )
     order_id = data["order"]["id"]
     assert data["url"].startswith("https://checkout.stripe.test/c/pay/cs_test_")
@@ -77,11 +82,13 @@ async def test_checkout_session_request_carries_the_order_and_our_idempotency_ke
     assert form["metadata[site]"] == str(team.site.id)
     assert form["metadata[visit]"] == "7"
     assert form["customer_email"] == "buyer@example.com"
+    assert form["locale"] == "fr"  # Stripe's page in the buyer's language
     assert "{CHECKOUT_SESSION_ID}" in form["success_url"]
     assert form["cancel_url"].endswith("/pay/order/" + order_id)
     order = await order_of(state, team, order_id)
     assert order.checkout_id == data["url"].rsplit("/", 1)[1]
     assert (order.gateway, order.status, order.visit_number) == ("stripe", "pending", 7)
+    assert (order.language, data["order"]["language"]) == ("fr", "fr")
 
 
 async def test_a_retried_checkout_link_makes_no_second_order_or_session(
@@ -103,7 +110,7 @@ async def test_a_retried_checkout_link_makes_no_second_order_or_session(
     offer = await make_offer(state, team, slug="other")
     from widget_server.payments.stripe_gateway import StripeGateway
 
-    gateway = StripeGateway("sk_test_fake")
+    gateway = StripeGateway("sk_test_fake", fake_stripe.url)
     first = await gateway.create_checkout(
         order, offer.name, "https://a/{CHECKOUT_SESSION_ID}", "https://b"
     )
@@ -147,6 +154,36 @@ async def test_async_success_before_completion_fulfils_once(
     assert (await post_event(client, completed)).status_code == 200
     assert (await order_of(state, team, order.public_id)).status == "paid"
     assert calls.fulfilled == [order.public_id]
+
+
+@pytest.mark.parametrize(
+    ("amount_off", "currency"), [(1, None), (0, "jpy")], ids=["less", "other currency"]
+)
+async def test_a_payment_short_of_the_order_is_not_fulfilled_and_is_on_the_timeline(
+    state: Runtime,
+    team: SiteTeam,
+    client: httpx.AsyncClient,
+    secret: str,
+    calls: Calls,
+    amount_off: int,
+    currency: str | None,
+) -> None:
+    await make_offer(state, team)
+    order = await order_of(state, team, (await checkout(client, secret))["order"]["id"])
+    paid = session_obj(order, "paid")
+    paid["amount_total"] = order.amount - amount_off
+    paid["currency"] = currency or order.currency
+    assert (await post_event(client, stripe_event("checkout.session.completed", paid))).is_success
+    after = await order_of(state, team, order.public_id)
+    assert (after.status, after.fulfilled_at, calls.fulfilled) == ("pending", None, [])
+    kinds = dict(await service.timeline(state.engine, order.id))
+    assert kinds["amount_mismatch"] == {
+        "expected": order.amount,
+        "currency": order.currency,
+        "paid": order.amount - amount_off,
+        "paid_currency": currency or order.currency,
+    }
+    assert await queued(state, "order.paid") == 0
 
 
 async def test_unpaid_completion_then_async_failure_fails_without_fulfilment(

@@ -142,6 +142,24 @@ async def test_async_client_creates_links_and_refunds_in_process(
         with pytest.raises(vitrine_sdk.ConflictError):
             await client.offers.create(**EBOOK)
 
+        renamed = await client.offers.update("ebook", name="The e-book, 2nd ed.", amount=1700)
+        assert (renamed.slug, renamed.name, renamed.amount) == (
+            "ebook",
+            "The e-book, 2nd ed.",
+            1700,
+        )
+        assert renamed.currency == offer.currency and renamed.updated_at >= offer.updated_at
+        with pytest.raises(vitrine_sdk.UnprocessableEntityError) as bad:
+            await client.offers.update("ebook", slug="other", amount=-1)
+        assert sorted(d["field"] for d in bad.value.details) == ["amount", "slug"]
+        assert (await client.offers.get("ebook")).amount == 1700  # nothing half-written
+        off = await client.offers.update("ebook", active=False)
+        assert not off.active
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as web:
+            assert (await web.get(first.url)).status_code == 404  # off sale: the link is gone
+        with pytest.raises(vitrine_sdk.NotFoundError):
+            await client.offers.update("missing", name="x")
+
 
 async def test_every_payments_post_carries_an_idempotency_key(
     app: Starlette, state: Runtime

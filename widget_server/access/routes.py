@@ -14,6 +14,7 @@ from widget_server.accounts import service as accounts
 from widget_server.console.context import checked_form, csrf_token
 from widget_server.errors import Conflict, InvalidRequest, NotFound
 from widget_server.i18n import _
+from widget_server.payments.money import format_amount
 from widget_server.runtime import runtime
 from widget_server.templating import templates
 
@@ -24,7 +25,13 @@ SESSION_KEY = "customer"
 def _render(
     request: Request, page: str, title: str, status_code: int = 200, **extra: Any
 ) -> Response:
-    context = {"page": page, "title": title, "csrf": csrf_token(request), **extra}
+    context = {
+        "page": page,
+        "title": title,
+        "csrf": csrf_token(request),
+        "money": format_amount,
+        **extra,
+    }
     return templates.TemplateResponse(request, PAGE, context, status_code=status_code)
 
 
@@ -34,7 +41,8 @@ def _log_in(request: Request, customer: Customer) -> None:
     csrf_token(request)
 
 
-async def _current(request: Request) -> Customer | None:
+async def current_customer(request: Request) -> Customer | None:
+    """The customer logged in on this browser (their session key), or None."""
     held = request.session.get(SESSION_KEY)
     if not isinstance(held, dict) or not isinstance(held.get("id"), int):
         return None
@@ -63,14 +71,25 @@ async def open_link(request: Request) -> Response:
     return RedirectResponse(target, status_code=303)
 
 
+async def _password_form(
+    request: Request, customer: Customer, status_code: int = 200, **extra: Any
+) -> Response:
+    fields = await service.profile_fields(runtime(request).engine, customer.id)
+    title = _("Choose your password")
+    return _render(
+        request, "password", title, status_code, fields=fields, customer=customer, **extra
+    )
+
+
 async def password_page(request: Request) -> Response:
-    if await _current(request) is None:
+    customer = await current_customer(request)
+    if customer is None:
         return RedirectResponse("/account/link", status_code=303)
-    return _render(request, "password", _("Choose your password"))
+    return await _password_form(request, customer)
 
 
 async def password_submit(request: Request) -> Response:
-    customer = await _current(request)
+    customer = await current_customer(request)
     if customer is None:
         return RedirectResponse("/account/link", status_code=303)
     form = await checked_form(request)
@@ -80,15 +99,16 @@ async def password_submit(request: Request) -> Response:
             customer.id,
             str(form.get("password", "")),
             str(form.get("password_again", "")),
+            {name: str(form.get(name, "")) for name in ("name", "phone")},
         )
     except InvalidRequest as exc:
-        return _render(request, "password", _("Choose your password"), 400, message=exc.message)
+        return await _password_form(request, customer, 400, message=exc.message)
     request.session[SESSION_KEY] = {"id": customer.id, "epoch": epoch}
     return RedirectResponse("/account", status_code=303)
 
 
 async def account_page(request: Request) -> Response:
-    customer = await _current(request)
+    customer = await current_customer(request)
     if customer is None:
         return RedirectResponse("/account/link", status_code=303)
     purchases = await service.purchases(runtime(request).engine, customer.id)
@@ -107,7 +127,7 @@ async def link_submit(request: Request) -> Response:
     site_key = str(form.get("site", ""))
     site = await accounts.site_by_key(state.engine, site_key) if site_key else None
     if "@" in email and len(email) <= 320:
-        await service.request_link(state.engine, site.id if site else None, email)
+        await service.request_link(state, site.id if site else None, email)
     return _render(
         request,
         "sent",

@@ -19,6 +19,7 @@ class Customer:
     site_id: int
     email: str
     name: str
+    phone: str
     password_hash: str | None
     session_epoch: int
     created_at: datetime
@@ -61,6 +62,13 @@ async def customers_by_email(
     return [_customer(row) for row in await conn.execute(query.order_by(customers.c.id))]
 
 
+async def customers_by_ids(conn: AsyncConnection, ids: list[int]) -> list[Customer]:
+    if not ids:
+        return []
+    rows = await conn.execute(select(customers).where(customers.c.id.in_(ids)))
+    return [_customer(row) for row in rows]
+
+
 async def customer_by_id(conn: AsyncConnection, customer_id: int) -> Customer | None:
     row = (await conn.execute(select(customers).where(customers.c.id == customer_id))).first()
     return _customer(row) if row else None
@@ -86,11 +94,18 @@ async def find_or_create_customer(
         return again
 
 
-async def set_password(conn: AsyncConnection, customer_id: int, password_hash: str) -> None:
+async def set_password(
+    conn: AsyncConnection, customer_id: int, password_hash: str, profile: dict[str, str]
+) -> None:
+    """The password (a new session epoch) and the ``profile`` fields given (name, phone)."""
     await conn.execute(
         update(customers)
         .where(customers.c.id == customer_id)
-        .values(password_hash=password_hash, session_epoch=customers.c.session_epoch + 1)
+        .values(
+            password_hash=password_hash,
+            session_epoch=customers.c.session_epoch + 1,
+            **profile,
+        )
     )
 
 
@@ -141,6 +156,17 @@ async def move_grant(conn: AsyncConnection, grant_id: int, customer_id: int) -> 
     )
     row = result.first()
     return _grant(row) if row else None
+
+
+async def grants_of_site(
+    conn: AsyncConnection, site_id: int, order_id: int | None, customer_id: int | None
+) -> list[Grant]:
+    query = select(access_grants).where(access_grants.c.site_id == site_id)
+    if order_id is not None:
+        query = query.where(access_grants.c.order_id == order_id)
+    if customer_id is not None:
+        query = query.where(access_grants.c.customer_id == customer_id)
+    return [_grant(row) for row in await conn.execute(query.order_by(access_grants.c.id))]
 
 
 async def grants_of_customer(conn: AsyncConnection, customer_id: int) -> list[Grant]:

@@ -23,6 +23,7 @@ customers = Table(
     Column("site_id", Integer, ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
     Column("email", String(320), nullable=False),  # lowercased
     Column("name", String(200), nullable=False, default=""),
+    Column("phone", String(40), nullable=False, default=""),
     Column("password_hash", String(255)),
     Column("session_epoch", Integer, nullable=False, default=0),
     Column("created_at", UTCDateTime, nullable=False),

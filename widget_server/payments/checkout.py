@@ -38,6 +38,7 @@ async def open_checkout(
     visit_number: int | None = None,
     success_url: str | None = None,
     cancel_url: str | None = None,
+    language: str | None = None,
 ) -> tuple[Order, str]:
     """Create the order and its payment page: (order, URL to send the buyer to)."""
     base = state.settings.base_url.rstrip("/")
@@ -51,6 +52,7 @@ async def open_checkout(
         customer_email=customer_email,
         visit_number=visit_number,
         metadata=metadata,
+        language=language,
     )
     status_page = f"{base}/pay/order/{order.public_id}"
     if gateway is None:

@@ -32,7 +32,7 @@ def card_gateway(settings: Settings) -> Gateway:
     if settings.stripe_secret_key:
         from widget_server.payments.stripe_gateway import StripeGateway
 
-        return StripeGateway(settings.stripe_secret_key)
+        return StripeGateway(settings.stripe_secret_key, settings.stripe_api_base)
     if settings.env == "production":
         raise ServiceUnavailable(_("Card payments are not configured (STRIPE_SECRET_KEY)."))
     from widget_server.payments.sandbox import SandboxGateway

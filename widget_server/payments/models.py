@@ -31,6 +31,7 @@ class Offer:
     methods: list[str]
     bank_instructions: str
     grants: dict[str, Any] | None
+    customer_fields: list[str]
     active: bool
     created_at: datetime
     updated_at: datetime
@@ -52,11 +53,13 @@ class Order:
     payment_id: str | None
     customer_email: str | None
     visit_number: int | None
+    language: str | None  # the buyer's (en / fr / ru), for e-mails; None: not known
     visitor_key: str | None
     metadata: dict[str, Any]
     fulfilled_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    offer_slug: str | None  # read with the order, not an orders column
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class PaymentEvent:
     checkout_id: str | None = None
     payment_id: str | None = None
     amount: int | None = None
+    currency: str | None = None  # of ``amount`` for payments, when the gateway reports it
     email: str | None = None
 
 

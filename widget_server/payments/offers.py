@@ -20,6 +20,7 @@ SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 CURRENCY = re.compile(r"^[a-z]{3}$")
 METHODS = ("card", "cash", "bank_transfer", "pay_later")
 GRANT_KINDS = ("url", "file", "page")
+CUSTOMER_FIELDS = ("name", "phone")  # what an offer may ask a new customer for
 TEXTS = {"description": 5000, "success_text": 5000, "failure_text": 5000, "bank_instructions": 5000}
 
 
@@ -36,6 +37,7 @@ def offer_data(offer: Offer) -> dict[str, Any]:
         "methods": offer.methods,
         "bank_instructions": offer.bank_instructions,
         "grants": offer.grants,
+        "customer_fields": offer.customer_fields,
         "active": offer.active,
         "created_at": offer.created_at.isoformat(),
         "updated_at": offer.updated_at.isoformat(),
@@ -57,6 +59,8 @@ def clean_offer(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
             bad(name, _("This field is required."), "required")
         return False
 
+    if partial and "slug" in body:
+        bad("slug", _("The slug of an offer cannot change."), "immutable")
     if not partial and present("slug"):
         slug = body["slug"]
         if not isinstance(slug, str) or not SLUG.match(slug):
@@ -109,10 +113,26 @@ def clean_offer(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
             not isinstance(grants, dict)
             or grants.get("kind") not in GRANT_KINDS
             or not isinstance(grants.get("value"), str | int)
+            or (
+                grants["kind"] == "url"
+                and not str(grants["value"]).startswith(("https://", "http://"))
+            )
         ):
-            bad("grants", _('Grants must be {"kind": "url"|"file"|"page", "value": ...}.'))
+            bad(
+                "grants",
+                _(
+                    'Grants must be {"kind": "url"|"file"|"page", "value": ...}; a url starts with https://.'
+                ),
+            )
         else:
             values["grants"] = grants
+    if "customer_fields" in body:
+        fields = body["customer_fields"]
+        if not isinstance(fields, list) or any(f not in CUSTOMER_FIELDS for f in fields):
+            message = _("Customer fields must be a list of: {names}.")
+            bad("customer_fields", message.format(names=", ".join(CUSTOMER_FIELDS)))
+        else:
+            values["customer_fields"] = [f for f in CUSTOMER_FIELDS if f in fields]
     unknown = set(body) - {
         "slug",
         "name",
@@ -122,6 +142,7 @@ def clean_offer(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
         "active",
         "methods",
         "grants",
+        "customer_fields",
         *TEXTS,
     }
     for name in sorted(unknown):
@@ -141,6 +162,7 @@ async def create_site_offer(engine: AsyncEngine, site_id: int, body: dict[str, A
     values = clean_offer(body, partial=False)
     now = utcnow()
     values.setdefault("methods", ["card"])
+    values.setdefault("customer_fields", [])
     try:
         async with engine.begin() as conn:
             return await store.insert_offer(
@@ -154,11 +176,16 @@ async def update_offer(
     access: Access, engine: AsyncEngine, slug: str, body: dict[str, Any]
 ) -> Offer:
     require_admin(access)
+    return await update_site_offer(engine, access.site.id, slug, body)
+
+
+async def update_site_offer(
+    engine: AsyncEngine, site_id: int, slug: str, body: dict[str, Any]
+) -> Offer:
+    """Change only the fields in ``body`` (the slug stays), validated as on creation."""
     values = clean_offer(body, partial=True)
     async with engine.begin() as conn:
-        offer = await store.update_offer(
-            conn, access.site.id, slug, {**values, "updated_at": utcnow()}
-        )
+        offer = await store.update_offer(conn, site_id, slug, {**values, "updated_at": utcnow()})
     if offer is None:
         raise NotFound(_("There is no such offer."))
     return offer

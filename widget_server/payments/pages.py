@@ -8,10 +8,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from widget_server.access.routes import current_customer
 from widget_server.accounts import service as accounts
 from widget_server.errors import BadRequest, NotFound
-from widget_server.i18n import _
-from widget_server.payments import offers, sandbox, service
+from widget_server.i18n import _, negotiate
+from widget_server.payments import money, offers, sandbox, service
 from widget_server.payments.checkout import active_offer, open_checkout
 from widget_server.payments.models import Order
 from widget_server.runtime import Runtime, runtime
@@ -20,25 +21,47 @@ from widget_server.templating import templates
 PAGE = "payments/pay.html"
 
 
+def _visit_number(text: str) -> int | None:
+    """A positive visit number of at most 9 digits, else None (ignored, not refused)."""
+    if text.isascii() and text.isdigit() and 0 < len(text) < 10 and int(text) > 0:
+        return int(text)
+    return None
+
+
 def _visit_from_cookie(request: Request) -> int | None:
     """The counter's ``_vt`` cookie (``<visit>.<ms>.<utm>``), when the buyer's browser sends it
     here (Vitrine served on the site's own domain); otherwise the visit stays unknown."""
-    first = request.cookies.get("_vt", "").split(".", 1)[0]
-    return int(first) if first.isdigit() and 0 < len(first) < 10 else None
+    return _visit_number(request.cookies.get("_vt", "").split(".", 1)[0])
+
+
+def _visit_of(request: Request) -> int | None:
+    """``?visit=N`` (what a buy button sends: the counter's visit on the site's page), else the
+    ``_vt`` cookie."""
+    return _visit_number(request.query_params.get("visit", "")) or _visit_from_cookie(request)
 
 
 async def pay_link(request: Request) -> Response:
-    """A direct payment link: a guest order, then the gateway's page (303)."""
+    """A direct payment link: an order for the visit (``?visit=N`` or the ``_vt`` cookie), then
+    the gateway's page (303). A customer logged in on this site buys as themselves (their
+    e-mail on the order); an offer without guest payment is a 404 to anybody else, as if it
+    did not exist. The buyer's language (Accept-Language) goes to the gateway and the e-mails."""
     state = runtime(request)
     site = await accounts.site_by_key(state.engine, request.path_params["site_key"])
     if site is None:
         raise NotFound(_("There is no such offer."))
     offer = await active_offer(state, site.id, request.path_params["slug"])
-    if not offer.guest_allowed:
-        # Offers for logged-in customers only: the access slice (customer accounts and magic
-        # links) will recognise the customer here and create their order. Until then, 404.
+    customer = await current_customer(request)
+    if customer is not None and customer.site_id != site.id:
+        customer = None
+    if not offer.guest_allowed and customer is None:
         raise NotFound(_("There is no such offer."))
-    _order, url = await open_checkout(state, offer, visit_number=_visit_from_cookie(request))
+    _order, url = await open_checkout(
+        state,
+        offer,
+        customer_email=customer.email if customer else None,
+        visit_number=_visit_of(request),
+        language=negotiate(request.headers.get("accept-language")),
+    )
     return RedirectResponse(url, status_code=303)
 
 
@@ -57,7 +80,7 @@ async def _page(request: Request, order: Order, mode: str) -> Response:
         "offer": offer,
         "mode": mode,
         "token": sandbox.token(state.settings.secret_key, order.public_id),
-        "amount": f"{order.amount / 100:.2f} {order.currency.upper()}",
+        "amount": money.format_amount(order.amount, order.currency),
         "awaiting": any(
             kind == "awaiting_payment"
             for kind, _data in await service.timeline(state.engine, order.id)
@@ -90,10 +113,10 @@ async def sandbox_submit(request: Request) -> Response:
         raise NotFound(_("There is no such order."))
     form = await request.form()
     sandbox.check_token(state.settings.secret_key, public_id, str(form.get("token", "")))
-    event = sandbox.event_for(order, str(form.get("action", "")))
+    event = sandbox.event_for(order, str(form.get("action", "")), str(form.get("email", "")))
     if event is None:
         raise BadRequest(_("Unknown sandbox action."))
-    await service.apply_event(state.engine, "sandbox", event)
+    await service.apply_event(state, "sandbox", event)
     if event.kind == "completed_unpaid":
         return RedirectResponse(f"/pay/sandbox/{public_id}", status_code=303)
     return RedirectResponse(f"/pay/order/{public_id}", status_code=303)

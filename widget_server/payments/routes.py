@@ -17,6 +17,7 @@ from widget_server.payments import offers, service, stripe_gateway
 from widget_server.payments.checkout import active_offer, gateway_named, open_checkout
 from widget_server.payments.tables import ORDER_STATUSES
 from widget_server.runtime import runtime
+from widget_server.settings import LANGUAGES
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
@@ -44,6 +45,16 @@ async def api_create_offer(request: Request) -> Response:
     body = await _json_object(request)
     offer = await offers.create_site_offer(runtime(request).engine, caller.site.id, body)
     return JSONResponse(offers.offer_data(offer), status_code=201)
+
+
+@idempotent
+async def api_update_offer(request: Request) -> Response:
+    """Change the fields given (the slug stays); the same rules as on creation."""
+    caller = await api_caller(request)
+    body = await _json_object(request)
+    slug = request.path_params["slug"]
+    offer = await offers.update_site_offer(runtime(request).engine, caller.site.id, slug, body)
+    return JSONResponse(offers.offer_data(offer))
 
 
 async def api_get_offer(request: Request) -> Response:
@@ -82,12 +93,19 @@ async def api_create_checkout_link(request: Request) -> Response:
     for name, url in (("success_url", success_url), ("cancel_url", cancel_url)):
         if url is not None and not url.startswith(("https://", "http://")):
             details.append(field_error(name, _("This must be an http(s) URL.")))
-    metadata = body.get("metadata") or {}
+    metadata = body.get("metadata")
+    if metadata is None:
+        metadata = {}
+    # Any other type, falsy ones ("", [], 0) included, is refused rather than read as {}.
     if not isinstance(metadata, dict) or len(json.dumps(metadata)) > 4000:
         details.append(field_error("metadata", _("Metadata must be a small JSON object.")))
     visit = body.get("visit")
     if visit is not None and (isinstance(visit, bool) or not isinstance(visit, int) or visit < 1):
         details.append(field_error("visit", _("The visit must be a visit number.")))
+    language = body.get("language")
+    if language is not None and language not in LANGUAGES:
+        message = _("Known languages: {names}.").format(names=", ".join(LANGUAGES))
+        details.append(field_error("language", message))
     if details:
         raise InvalidRequest(" ".join(d["message"] for d in details), details=details)
     assert isinstance(slug, str)
@@ -101,6 +119,7 @@ async def api_create_checkout_link(request: Request) -> Response:
         visit_number=visit,
         success_url=success_url,
         cancel_url=cancel_url,
+        language=language,
     )
     return JSONResponse({"order": service.order_data(order), "url": url}, status_code=201)
 
@@ -118,10 +137,14 @@ async def api_list_orders(request: Request) -> Response:
     raw_limit = request.query_params.get("limit", "50")
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
         raise invalid("limit", _("The limit must be a whole number from 1 to 100."))
-    found = await service.list_orders(
-        runtime(request).engine, caller.site.id, status, int(raw_limit)
+    starting_after = request.query_params.get("starting_after")
+    if starting_after is not None and not starting_after:
+        raise invalid("starting_after", _("Give the id of the last order of the previous page."))
+    found, has_more = await service.page_of_orders(
+        runtime(request).engine, caller.site.id, status, int(raw_limit), starting_after
     )
-    return JSONResponse({"data": [service.order_data(order) for order in found]})
+    data = [service.order_data(order) for order in found]
+    return JSONResponse({"data": data, "has_more": has_more})
 
 
 async def api_get_order(request: Request) -> Response:
@@ -144,7 +167,7 @@ async def api_refund_order(request: Request) -> Response:
     state = runtime(request)
     order = await service.get_order(state.engine, caller.site.id, request.path_params["order_id"])
     refunded = await service.refund(
-        state.engine, gateway_named(state, order.gateway), caller.site.id, order.public_id, amount
+        state, gateway_named(state, order.gateway), caller.site.id, order.public_id, amount
     )
     return JSONResponse(service.order_data(refunded))
 
@@ -161,7 +184,7 @@ async def stripe_webhook(request: Request) -> Response:
         state.settings.stripe_webhook_secret,
     )
     for event in events:
-        await service.apply_event(state.engine, "stripe", event)
+        await service.apply_event(state, "stripe", event)
     return JSONResponse({"received": True})
 
 
@@ -173,6 +196,7 @@ api_routes: list[BaseRoute] = [
     Route("/api/v2/offers", api_list_offers, methods=["GET"]),
     Route("/api/v2/offers", api_create_offer, methods=["POST"]),
     Route("/api/v2/offers/{slug}", api_get_offer, methods=["GET"]),
+    Route("/api/v2/offers/{slug}", api_update_offer, methods=["PATCH"]),
     Route("/api/v2/checkout_links", api_create_checkout_link, methods=["POST"]),
     Route("/api/v2/orders", api_list_orders, methods=["GET"]),
     Route("/api/v2/orders/{order_id}", api_get_order, methods=["GET"]),

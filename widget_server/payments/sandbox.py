@@ -10,7 +10,8 @@ import secrets
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from widget_server.errors import Forbidden
+from widget_server.errors import Forbidden, invalid
+from widget_server.i18n import _
 from widget_server.payments.models import Checkout, EventKind, Order, PaymentEvent
 
 _SALT = "vitrine.payments.sandbox"
@@ -53,10 +54,15 @@ def check_token(secret: str, public_id: str, value: str) -> None:
         raise Forbidden("This sandbox payment form is for another order.")
 
 
-def event_for(order: Order, action: str) -> PaymentEvent | None:
+def event_for(order: Order, action: str, email: str = "") -> PaymentEvent | None:
+    """The event a button stands for; ``email`` is what the buyer typed, as Stripe's page
+    would report it (empty: none, like a wallet that shares no e-mail)."""
     kind = ACTIONS.get(action)
     if kind is None:
         return None
+    email = email.strip()
+    if email and ("@" not in email or len(email) > 320):
+        raise invalid("email", _("This is not an email address."))
     return PaymentEvent(
         kind=kind,
         event_id="sbx_evt_" + secrets.token_hex(8),
@@ -64,4 +70,6 @@ def event_for(order: Order, action: str) -> PaymentEvent | None:
         checkout_id=order.checkout_id,
         payment_id=None if kind == "completed_unpaid" else "sbx_pi_" + order.public_id,
         amount=order.amount,
+        currency=order.currency,
+        email=email or None,
     )

@@ -1,15 +1,16 @@
 """Orders and their state machine: exactly-once fulfilment however gateway events arrive.
 
 ``fulfil`` is one conditional UPDATE; only the caller whose UPDATE changed the row runs the
-fulfilment hooks and queues ``order.paid``, inside that same transaction. A gateway event id is
+app's payment hooks (``Runtime.payment_hooks``) and queues ``order.paid``, inside that same
+transaction. A gateway event id is
 recorded in the same transaction too, so a redelivered event changes nothing.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -23,31 +24,16 @@ from widget_server.payments import store
 from widget_server.payments.gateway import Gateway
 from widget_server.payments.models import Offer, Order, PaymentEvent
 
-Hook = Callable[[AsyncConnection, Order], Awaitable[None]]
-_fulfilment_hooks: dict[str, Hook] = {}
-_refund_hooks: dict[str, Hook] = {}
+if TYPE_CHECKING:
+    from widget_server.runtime import Runtime
 
 MANUAL_METHODS = ("cash", "bank_transfer", "pay_later")
-
-
-def register_fulfilment(kind: str, hook: Hook) -> None:
-    """Run ``hook(conn, order)`` once when an order becomes paid (inside that transaction)."""
-    _fulfilment_hooks[kind] = hook
-
-
-def register_refund(kind: str, hook: Hook) -> None:
-    """Run ``hook(conn, order)`` when an order's refunded total grows (inside that transaction)."""
-    _refund_hooks[kind] = hook
-
-
-def unregister(kind: str) -> None:
-    _fulfilment_hooks.pop(kind, None)
-    _refund_hooks.pop(kind, None)
 
 
 def order_data(order: Order) -> dict[str, Any]:
     return {
         "id": order.public_id,
+        "offer": order.offer_slug,
         "status": order.status,
         "amount": order.amount,
         "currency": order.currency,
@@ -56,9 +42,11 @@ def order_data(order: Order) -> dict[str, Any]:
         "method": order.method,
         "customer_email": order.customer_email,
         "visit_number": order.visit_number,
+        "language": order.language,
         "metadata": order.metadata,
         "fulfilled_at": order.fulfilled_at.isoformat() if order.fulfilled_at else None,
         "created_at": order.created_at.isoformat(),
+        "updated_at": order.updated_at.isoformat(),
     }
 
 
@@ -75,6 +63,7 @@ async def create_order(
     visit_number: int | None = None,
     visitor_key: str | None = None,
     metadata: dict[str, Any] | None = None,
+    language: str | None = None,
 ) -> Order:
     now = utcnow()
     async with engine.begin() as conn:
@@ -93,6 +82,7 @@ async def create_order(
                 "customer_email": customer_email,
                 "visit_number": visit_number,
                 "visitor_key": visitor_key,
+                "language": language,
                 "metadata": metadata or {},
                 "created_at": now,
                 "updated_at": now,
@@ -137,48 +127,108 @@ async def list_orders(
         return await store.orders_of_site(conn, site_id, status, limit)
 
 
+async def page_of_orders(
+    engine: AsyncEngine, site_id: int, status: str | None, limit: int, starting_after: str | None
+) -> tuple[list[Order], bool]:
+    """Up to ``limit`` orders, newest first, older than order ``starting_after`` (a public id)
+    when given; and whether more follow."""
+    async with engine.connect() as conn:
+        before_id = None
+        if starting_after is not None:
+            after = await store.order_by_public_id(conn, starting_after, site_id)
+            if after is None:
+                raise invalid("starting_after", _("There is no such order."), "not_found")
+            before_id = after.id
+        found = await store.orders_of_site(conn, site_id, status, limit + 1, before_id)
+    return found[:limit], len(found) > limit
+
+
 async def timeline(engine: AsyncEngine, order_id: int) -> list[tuple[str, dict[str, Any]]]:
     async with engine.connect() as conn:
         return await store.events_of(conn, order_id)
 
 
+async def dated_timeline(
+    engine: AsyncEngine, order_id: int
+) -> list[tuple[str, dict[str, Any], datetime]]:
+    """The timeline with the time of each entry (the console shows it)."""
+    async with engine.connect() as conn:
+        return await store.dated_events_of(conn, order_id)
+
+
+async def search_orders(
+    engine: AsyncEngine,
+    site_id: int,
+    *,
+    status: str | None = None,
+    text: str = "",
+    among: list[int] | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[Order]:
+    """The console's order list: newest first, by status, order id or part of the e-mail."""
+    async with engine.connect() as conn:
+        return await store.search_orders(
+            conn, site_id, status=status, text=text, among=among, limit=limit, offset=offset
+        )
+
+
 # --- the state machine -------------------------------------------------------------------------
 
 
-async def _paid(conn: AsyncConnection, order: Order) -> None:
-    for hook in list(_fulfilment_hooks.values()):
-        await hook(conn, order)
+async def _paid(state: Runtime, conn: AsyncConnection, order: Order) -> None:
+    for hook in list(state.payment_hooks.paid.values()):
+        await hook(state, conn, order)
     await outbox.emit_event(
         conn, site_id=order.site_id, event_type="order.paid", data={"order": order_data(order)}
     )
 
 
-async def _refunded(conn: AsyncConnection, order: Order, amount: int) -> None:
-    for hook in list(_refund_hooks.values()):
-        await hook(conn, order)
+async def _refunded(state: Runtime, conn: AsyncConnection, order: Order, amount: int) -> None:
+    for hook in list(state.payment_hooks.refunded.values()):
+        await hook(state, conn, order)
     data = {"order": order_data(order), "amount": amount}
     await outbox.emit_event(conn, site_id=order.site_id, event_type="order.refunded", data=data)
 
 
-async def fulfil_in(conn: AsyncConnection, order: Order, payment_id: str | None) -> bool:
+async def fulfil_in(
+    state: Runtime, conn: AsyncConnection, order: Order, payment_id: str | None
+) -> bool:
     """Mark paid and fulfil, once. True for the one caller that did it."""
     now = utcnow()
     paid = await store.fulfil(conn, order.id, now, payment_id)
     if paid is None:
         return False
     await store.add_event(conn, order.id, "paid", {"payment_id": paid.payment_id}, now)
-    await _paid(conn, paid)
+    await _paid(state, conn, paid)
     return True
 
 
-async def apply_event(engine: AsyncEngine, gateway: str, event: PaymentEvent) -> Order | None:
+def _short_payment(order: Order, event: PaymentEvent) -> dict[str, Any] | None:
+    """What the gateway reports as paid when it is less than the order (or another currency):
+    then nothing is fulfilled and an admin decides (refund, or mark it paid). None when it fits.
+    A gateway that reports no amount is trusted, as is a higher total (taxes added by it)."""
+    if event.amount is None:
+        return None
+    currency = (event.currency or order.currency).lower()
+    if event.amount >= order.amount and currency == order.currency.lower():
+        return None
+    return {
+        "expected": order.amount,
+        "currency": order.currency,
+        "paid": event.amount,
+        "paid_currency": currency,
+    }
+
+
+async def apply_event(state: Runtime, gateway: str, event: PaymentEvent) -> Order | None:
     """Apply one normalised gateway event; a redelivered event id changes nothing.
 
     A refund for an order not yet paid (events out of order) raises Conflict *without* recording
     the event, so the gateway delivers it again later, once the payment has been recorded.
     """
     now = utcnow()
-    async with engine.begin() as conn:
+    async with state.engine.begin() as conn:
         order = await store.find_order(
             conn, gateway, event.order_ref, event.checkout_id, event.payment_id
         )
@@ -193,7 +243,11 @@ async def apply_event(engine: AsyncEngine, gateway: str, event: PaymentEvent) ->
         data = {"event": event.event_id, "kind": event.kind}
         await store.add_event(conn, order.id, "gateway:" + event.kind, data, now)
         if event.kind in ("completed_paid", "async_succeeded"):
-            await fulfil_in(conn, order, event.payment_id)
+            short = _short_payment(order, event)
+            if short is not None:
+                await store.add_event(conn, order.id, "amount_mismatch", short, now)
+            else:
+                await fulfil_in(state, conn, order, event.payment_id)
         elif event.kind == "completed_unpaid":
             await store.add_event(conn, order.id, "awaiting_payment", {}, now)
         elif event.kind in ("async_failed", "expired"):
@@ -210,20 +264,20 @@ async def apply_event(engine: AsyncEngine, gateway: str, event: PaymentEvent) ->
             total = event.amount or 0
             refunded = await store.refund_to(conn, order.id, total, now)
             if refunded is not None:
-                await _refunded(conn, refunded, total - order.refunded_amount)
+                await _refunded(state, conn, refunded, total - order.refunded_amount)
             elif order.fulfilled_at is None:
                 raise Conflict(_("The refund arrived before the payment; send it again later."))
         return await store.order_by_public_id(conn, order.public_id)
 
 
-async def mark_paid(access: Access, engine: AsyncEngine, public_id: str) -> Order:
+async def mark_paid(access: Access, state: Runtime, public_id: str) -> Order:
     """An admin records a cash / transfer / pay-later payment. Fulfils once; again: 409."""
     require_admin(access)
-    async with engine.begin() as conn:
+    async with state.engine.begin() as conn:
         order = await store.order_by_public_id(conn, public_id, access.site.id)
         if order is None:
             raise NotFound(_("There is no such order."))
-        if not await fulfil_in(conn, order, None):
+        if not await fulfil_in(state, conn, order, None):
             raise Conflict(_("This order is not waiting for a payment."))
         await store.add_event(conn, order.id, "marked_paid", {"by": access.user.id}, utcnow())
         paid = await store.order_by_public_id(conn, public_id)
@@ -232,18 +286,20 @@ async def mark_paid(access: Access, engine: AsyncEngine, public_id: str) -> Orde
 
 
 async def refund(
-    engine: AsyncEngine, gateway: Gateway | None, site_id: int, public_id: str, amount: int | None
+    state: Runtime, gateway: Gateway | None, site_id: int, public_id: str, amount: int | None
 ) -> Order:
     """Refund through the gateway: the amount is reserved first (a conditional UPDATE that
     refuses over-refunds), then the gateway is asked, and the reservation undone if it refuses."""
-    order = await get_order(engine, site_id, public_id)
+    order = await get_order(state.engine, site_id, public_id)
     if order.fulfilled_at is None:
         raise Conflict(_("Only a paid order can be refunded."))
+    if order.refunded_amount >= order.amount:
+        raise Conflict(_("This order is already fully refunded."), code="already_refunded")
     amount = order.amount - order.refunded_amount if amount is None else amount
     if amount <= 0:
         raise invalid("amount", _("The amount to refund must be positive."))
     now = utcnow()
-    async with engine.begin() as conn:
+    async with state.engine.begin() as conn:
         reserved = await store.refund_by(conn, order.id, amount, now)
     if reserved is None:
         raise invalid("amount", _("That is more than what is left to refund."), "too_large")
@@ -251,12 +307,12 @@ async def refund(
         if gateway is not None:
             await gateway.refund(reserved, amount)
     except BaseException:
-        async with engine.begin() as conn:
+        async with state.engine.begin() as conn:
             await store.unrefund_by(conn, order.id, amount, utcnow())
         raise
-    async with engine.begin() as conn:
+    async with state.engine.begin() as conn:
         await store.add_event(conn, order.id, "refunded", {"amount": amount}, now)
-        await _refunded(conn, reserved, amount)
+        await _refunded(state, conn, reserved, amount)
     return reserved
 
 
@@ -265,6 +321,10 @@ async def refund(
 
 async def offer_in(conn: AsyncConnection, offer_id: int) -> Offer | None:
     return await store.offer_by_id(conn, offer_id)
+
+
+async def offers_in(conn: AsyncConnection, ids: list[int]) -> list[Offer]:
+    return await store.offers_by_ids(conn, ids) if ids else []
 
 
 async def orders_in(conn: AsyncConnection, ids: list[int]) -> list[Order]:

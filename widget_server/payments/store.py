@@ -20,8 +20,29 @@ def _offer(row: Any) -> Offer:
     return Offer(**{c.name: row._mapping[c.name] for c in offers.columns})
 
 
+# Orders are read with their offer's slug (None once the offer is deleted).
+_offer_slug = (
+    select(offers.c.slug)
+    .where(offers.c.id == orders.c.offer_id)
+    .scalar_subquery()
+    .label("offer_slug")
+)
+ORDER_COLUMNS = (*orders.columns, _offer_slug)
+
+
 def _order(row: Any) -> Order:
-    return Order(**{c.name: row._mapping[c.name] for c in orders.columns})
+    values = {c.name: row._mapping[c.name] for c in orders.columns}
+    return Order(**values, offer_slug=row._mapping["offer_slug"])
+
+
+async def _changed(conn: AsyncConnection, result: Any) -> Order | None:
+    """The order a write ``RETURNING orders.id`` changed, read again with its offer's slug (a
+    subquery in RETURNING is not portable)."""
+    row = result.first()
+    if row is None:
+        return None
+    found = (await conn.execute(select(*ORDER_COLUMNS).where(orders.c.id == row.id))).one()
+    return _order(found)
 
 
 # --- offers ------------------------------------------------------------------------------------
@@ -57,6 +78,11 @@ async def offer_by_id(conn: AsyncConnection, offer_id: int) -> Offer | None:
     return _offer(row) if row else None
 
 
+async def offers_by_ids(conn: AsyncConnection, ids: list[int]) -> list[Offer]:
+    rows = await conn.execute(select(offers).where(offers.c.id.in_(ids)).order_by("id"))
+    return [_offer(row) for row in rows]
+
+
 async def offers_of_site(conn: AsyncConnection, site_id: int) -> list[Offer]:
     rows = await conn.execute(select(offers).where(offers.c.site_id == site_id).order_by("id"))
     return [_offer(row) for row in rows]
@@ -66,8 +92,10 @@ async def offers_of_site(conn: AsyncConnection, site_id: int) -> list[Offer]:
 
 
 async def insert_order(conn: AsyncConnection, values: dict[str, Any]) -> Order:
-    result = await conn.execute(insert(orders).values(**values).returning(*orders.columns))
-    return _order(result.one())
+    result = await conn.execute(insert(orders).values(**values).returning(orders.c.id))
+    order = await _changed(conn, result)
+    assert order is not None  # an INSERT returns its row
+    return order
 
 
 async def set_checkout(conn: AsyncConnection, order_id: int, checkout_id: str) -> None:
@@ -81,7 +109,7 @@ async def set_checkout(conn: AsyncConnection, order_id: int, checkout_id: str) -
 async def order_by_public_id(
     conn: AsyncConnection, public_id: str, site_id: int | None = None
 ) -> Order | None:
-    query = select(orders).where(orders.c.public_id == public_id)
+    query = select(*ORDER_COLUMNS).where(orders.c.public_id == public_id)
     if site_id is not None:
         query = query.where(orders.c.site_id == site_id)
     row = (await conn.execute(query)).first()
@@ -105,17 +133,24 @@ async def find_order(
         tests.append(orders.c.payment_id == payment_id)
     if not tests:
         return None
-    query = select(orders).where(orders.c.gateway == gateway, or_(*tests)).order_by("id")
+    query = select(*ORDER_COLUMNS).where(orders.c.gateway == gateway, or_(*tests)).order_by("id")
     row = (await conn.execute(query)).first()
     return _order(row) if row else None
 
 
 async def orders_of_site(
-    conn: AsyncConnection, site_id: int, status: str | None, limit: int
+    conn: AsyncConnection,
+    site_id: int,
+    status: str | None,
+    limit: int,
+    before_id: int | None = None,
 ) -> list[Order]:
-    query = select(orders).where(orders.c.site_id == site_id)
+    """Newest first; with ``before_id``, only orders older than that one."""
+    query = select(*ORDER_COLUMNS).where(orders.c.site_id == site_id)
     if status:
         query = query.where(orders.c.status == status)
+    if before_id is not None:
+        query = query.where(orders.c.id < before_id)
     rows = await conn.execute(query.order_by(orders.c.id.desc()).limit(limit))
     return [_order(row) for row in rows]
 
@@ -135,10 +170,9 @@ async def fulfil(
             orders.c.fulfilled_at.is_(None),
         )
         .values(**values)
-        .returning(*orders.columns)
+        .returning(orders.c.id)
     )
-    row = result.first()
-    return _order(row) if row else None
+    return await _changed(conn, result)
 
 
 async def close_unpaid(
@@ -153,10 +187,9 @@ async def close_unpaid(
             orders.c.fulfilled_at.is_(None),
         )
         .values(status=status, updated_at=now)
-        .returning(*orders.columns)
+        .returning(orders.c.id)
     )
-    row = result.first()
-    return _order(row) if row else None
+    return await _changed(conn, result)
 
 
 async def note_payment_id(conn: AsyncConnection, order_id: int, payment_id: str) -> None:
@@ -193,10 +226,9 @@ async def refund_to(
             orders.c.amount >= total,
         )
         .values(refunded_amount=total, status=_refund_status(total), updated_at=now)
-        .returning(*orders.columns)
+        .returning(orders.c.id)
     )
-    row = result.first()
-    return _order(row) if row else None
+    return await _changed(conn, result)
 
 
 async def refund_by(
@@ -212,10 +244,9 @@ async def refund_by(
             and_(total <= orders.c.amount),
         )
         .values(refunded_amount=total, status=_refund_status(total), updated_at=now)
-        .returning(*orders.columns)
+        .returning(orders.c.id)
     )
-    row = result.first()
-    return _order(row) if row else None
+    return await _changed(conn, result)
 
 
 async def unrefund_by(conn: AsyncConnection, order_id: int, amount: int, now: datetime) -> None:
@@ -263,5 +294,49 @@ async def claim_event(conn: AsyncConnection, gateway: str, event_id: str, now: d
 
 
 async def orders_by_ids(conn: AsyncConnection, ids: list[int]) -> list[Order]:
-    rows = await conn.execute(select(orders).where(orders.c.id.in_(ids)).order_by(orders.c.id))
+    rows = await conn.execute(
+        select(*ORDER_COLUMNS).where(orders.c.id.in_(ids)).order_by(orders.c.id)
+    )
     return [_order(row) for row in rows]
+
+
+# --- the console's order list and timeline -----------------------------------------------------
+
+
+async def search_orders(
+    conn: AsyncConnection,
+    site_id: int,
+    *,
+    status: str | None,
+    text: str,
+    among: list[int] | None,
+    limit: int,
+    offset: int,
+) -> list[Order]:
+    """Newest first; ``text`` is an order id or a part of the customer's e-mail; ``among``
+    restricts to those order ids."""
+    query = select(*ORDER_COLUMNS).where(orders.c.site_id == site_id)
+    if status:
+        query = query.where(orders.c.status == status)
+    if text:
+        query = query.where(
+            or_(
+                orders.c.public_id == text,
+                func.lower(orders.c.customer_email).contains(text.lower(), autoescape=True),
+            )
+        )
+    if among is not None:
+        query = query.where(orders.c.id.in_(among))
+    rows = await conn.execute(query.order_by(orders.c.id.desc()).limit(limit).offset(offset))
+    return [_order(row) for row in rows]
+
+
+async def dated_events_of(
+    conn: AsyncConnection, order_id: int
+) -> list[tuple[str, dict[str, Any], datetime]]:
+    rows = await conn.execute(
+        select(order_events.c.kind, order_events.c.data, order_events.c.at)
+        .where(order_events.c.order_id == order_id)
+        .order_by(order_events.c.id)
+    )
+    return [(row.kind, row.data, row.at) for row in rows]

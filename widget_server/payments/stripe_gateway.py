@@ -1,7 +1,8 @@
 """Stripe: hosted Checkout Sessions, refunds and signed webhooks, through the official library.
 
 Every call uses the library's async methods over its httpx client, so the event loop is never
-blocked. ``API_BASE`` points the client somewhere else (tests use a loopback fake of the API).
+blocked. ``STRIPE_API_BASE`` (a setting) points the client at another host, as tests do with a
+loopback fake of the API.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ import stripe
 
 from widget_server.errors import BadRequest
 from widget_server.payments.models import Checkout, EventKind, Order, PaymentEvent
-
-API_BASE: str | None = None
 
 _SESSION_EVENTS: dict[str, EventKind] = {
     "checkout.session.async_payment_succeeded": "async_succeeded",
@@ -40,14 +39,15 @@ class _HTTPXClient(stripe.HTTPXClient):
 class StripeGateway:
     name = "stripe"
 
-    def __init__(self, api_key: str) -> None:
+    def __init__(self, api_key: str, api_base: str | None = None) -> None:
         self.api_key = api_key
+        self.api_base = api_base
 
     def _client(self, http: _HTTPXClient) -> stripe.StripeClient:
         return stripe.StripeClient(
             self.api_key,
             http_client=http,
-            base_addresses={"api": API_BASE} if API_BASE else None,
+            base_addresses={"api": self.api_base} if self.api_base else None,
             max_network_retries=2,
         )
 
@@ -74,6 +74,7 @@ class StripeGateway:
             },
             "success_url": success_url,
             "cancel_url": cancel_url,
+            "locale": order.language or "auto",
         }
         if order.customer_email:
             params["customer_email"] = order.customer_email
@@ -144,6 +145,7 @@ def parse_webhook(body: bytes, signature: str | None, secret: str | None) -> lis
             checkout_id=obj.get("id"),
             payment_id=_id(obj.get("payment_intent")),
             amount=obj.get("amount_total"),
+            currency=obj.get("currency"),
             email=details.get("email") or obj.get("customer_email"),
         )
     ]

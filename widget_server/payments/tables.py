@@ -34,6 +34,8 @@ offers = Table(
     Column("methods", JSON, nullable=False),
     Column("bank_instructions", Text, nullable=False, default=""),
     Column("grants", JSON),
+    # What a new customer fills in beside the password, from CUSTOMER_FIELDS ("name", "phone").
+    Column("customer_fields", JSON, nullable=False, default=list),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
@@ -62,6 +64,7 @@ orders = Table(
     Column("payment_id", String(255)),
     Column("customer_email", String(320)),
     Column("visit_number", Integer),
+    Column("language", String(8)),  # the buyer's, for the e-mails about this order (None: en)
     Column("visitor_key", String(64)),
     Column("metadata", JSON, nullable=False),
     Column("fulfilled_at", UTCDateTime),
@@ -76,6 +79,7 @@ orders = Table(
     CheckConstraint("gateway IN ('stripe', 'sandbox', 'manual')", name="gateway"),
     CheckConstraint("refunded_amount >= 0 AND refunded_amount <= amount", name="refunded"),
     Index("ix_orders_site_created", "site_id", "created_at"),
+    Index("ix_orders_site_visit", "site_id", "visit_number"),  # revenue per source
 )
 
 order_events = Table(
