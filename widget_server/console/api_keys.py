@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -14,9 +11,9 @@ from starlette.routing import BaseRoute, Route
 from widget_server.accounts import service as accounts
 from widget_server.accounts.models import Access
 from widget_server.console.auth import admin_access
-from widget_server.console.context import checked_form, flash, redirect, render
+from widget_server.console.context import checked_form, flash, local_time, redirect, render
 from widget_server.errors import InvalidRequest
-from widget_server.i18n import _, current_language
+from widget_server.i18n import _
 from widget_server.runtime import runtime
 
 PAGE = "console/api_keys.html"
@@ -30,12 +27,7 @@ async def _render_page(
     request: Request, access: Access, status_code: int = 200, **more: Any
 ) -> Response:
     keys = await accounts.api_keys(access, runtime(request).engine)
-    zone = ZoneInfo(access.site.time_zone)
-
-    def when(moment: datetime) -> str:
-        """A time in the site's time zone and the reader's language."""
-        return format_datetime(moment, "medium", tzinfo=zone, locale=current_language.get())
-
+    when = local_time(access)
     context = {"active_tab": "api-keys", "keys": keys, "when": when, "name": "", **more}
     return await render(request, PAGE, context, status_code=status_code)
 

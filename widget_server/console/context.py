@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
 from starlette.datastructures import FormData
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import RedirectResponse, Response
@@ -13,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from widget_server.accounts import service as accounts
 from widget_server.accounts.models import Access, User
 from widget_server.errors import CsrfFailed, Unauthorized
+from widget_server.i18n import current_language
 from widget_server.runtime import runtime
 from widget_server.templating import templates
 
@@ -122,3 +127,15 @@ async def render(
     }
     page.update(context or {})
     return templates.TemplateResponse(request, template, page, status_code=status_code)
+
+
+def local_time(access: Access) -> Callable[[datetime | None], str]:
+    """Formats times in the site's time zone and the reader's language, for the pages."""
+    zone = ZoneInfo(access.site.time_zone)
+
+    def when(moment: datetime | None) -> str:
+        if moment is None:
+            return ""
+        return format_datetime(moment, "medium", tzinfo=zone, locale=current_language.get())
+
+    return when

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -16,9 +12,16 @@ from starlette.routing import BaseRoute, Route
 from widget_server.accounts.models import Access
 from widget_server.api.auth import api_caller
 from widget_server.api.idempotency import idempotent
-from widget_server.console.context import checked_form, flash, redirect, render, site_access
+from widget_server.console.context import (
+    checked_form,
+    flash,
+    local_time,
+    redirect,
+    render,
+    site_access,
+)
 from widget_server.errors import BadRequest, InvalidRequest
-from widget_server.i18n import _, current_language
+from widget_server.i18n import _
 from widget_server.outbox import service, webhooks
 from widget_server.outbox.store import Message, WebhookEndpoint
 from widget_server.runtime import runtime
@@ -30,18 +33,6 @@ def _base(access: Access) -> str:
     return f"/console/sites/{access.site.key}"
 
 
-def _local_time(access: Access) -> Callable[[datetime | None], str]:
-    """Formats times in the site's time zone and the reader's language, for the pages."""
-    zone = ZoneInfo(access.site.time_zone)
-
-    def when(moment: datetime | None) -> str:
-        if moment is None:
-            return ""
-        return format_datetime(moment, "medium", tzinfo=zone, locale=current_language.get())
-
-    return when
-
-
 async def _webhooks_page(
     request: Request, access: Access, status_code: int = 200, **context: Any
 ) -> Response:
@@ -50,7 +41,7 @@ async def _webhooks_page(
         "active_tab": "webhooks",
         "endpoints": endpoints,
         "event_types": webhooks.EVENT_TYPES,
-        "when": _local_time(access),
+        "when": local_time(access),
         "form": {},
         "errors": {},
         "created": None,
@@ -149,7 +140,7 @@ async def outbox_page(request: Request) -> Response:
             "states": service.STATES,
             "smtp_configured": state.settings.smtp is not None,
             "pending_mail": await service.pending_mail_count(access, state.engine),
-            "when": _local_time(access),
+            "when": local_time(access),
         },
     )
 
@@ -186,7 +177,7 @@ async def message_page(request: Request) -> Response:
             "attempts": attempts,
             "body": _pretty(message),
             "smtp_configured": state.settings.smtp is not None,
-            "when": _local_time(access),
+            "when": local_time(access),
         },
     )
 
