@@ -44,9 +44,11 @@ async def test_the_report_in_json(
         group_by,
     )
     assert as_tuples(data["rows"]) == EXPECTED[group_by]
-    assert all(set(row) == {"key", *FIELDS} for row in data["rows"])
-    assert set(data["totals"]) == set(FIELDS)
+    assert all(set(row) == {"key", *FIELDS, "paid_orders", "revenue"} for row in data["rows"])
+    assert set(data["totals"]) == {*FIELDS, "paid_orders", "revenue"}
     assert tuple(data["totals"][name] for name in FIELDS) == TOTALS
+    # No orders in this data (see test_orders.py): none paid, no revenue in any currency.
+    assert {(row["paid_orders"], str(row["revenue"])) for row in data["rows"]} == {(0, "{}")}
 
 
 async def test_defaults_are_the_last_30_local_days_by_channel(
@@ -62,7 +64,11 @@ async def test_defaults_are_the_last_30_local_days_by_channel(
         "channel",
     )
     assert data["rows"] == []
-    assert data["totals"] == dict.fromkeys(FIELDS, 0) | {"conversion_rate": 0.0}
+    assert data["totals"] == dict.fromkeys(FIELDS, 0) | {
+        "conversion_rate": 0.0,
+        "paid_orders": 0,
+        "revenue": {},
+    }
 
 
 async def test_a_key_sees_only_its_own_site(

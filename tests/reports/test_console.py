@@ -59,11 +59,12 @@ async def test_the_page_shows_the_numbers(
     page = await client.get(site(seeded.team) + "/sources", params={**PERIOD, "group_by": group_by})
     assert page.status_code == 200
     rows = table_rows(page.text)
+    # No orders in this data (see test_orders.py): 0 paid orders, no revenue.
     expected = {
-        key: [str(n) for n in numbers[:5]] + [rate_text(numbers[5])]
+        key: [str(n) for n in numbers[:5]] + [rate_text(numbers[5]), "0", "—"]
         for key, numbers in EXPECTED[group_by]
     }
-    expected[""] = [str(n) for n in TOTALS[:5]] + [rate_text(TOTALS[5])]
+    expected[""] = [str(n) for n in TOTALS[:5]] + [rate_text(TOTALS[5]), "0", "—"]
     assert rows == expected
     # The rows come in report order: most visits first.
     assert re.findall(r'<tr data-key="([^"]+)">', page.text) == [k for k, _ in EXPECTED[group_by]]
@@ -157,7 +158,9 @@ async def test_the_csv_has_the_same_numbers_as_the_table_and_the_api(
         "Events",
         "Conversions",
         "Conversion rate, %",
+        "Paid orders",  # and one "Revenue, EUR" column per currency: none here
     ]
+    assert {row[7] for row in [*rows, total]} == {"0"}
     as_numbers = [(row[0], (*map(int, row[1:6]), round(float(row[6]) / 100, 4))) for row in rows]
     assert as_numbers == EXPECTED[group_by]
     assert total[0] == "Total"

@@ -18,6 +18,7 @@ from widget_server.counter import charts, reports
 from widget_server.counter.report_store import Counts
 from widget_server.errors import InvalidRequest
 from widget_server.i18n import _, current_language
+from widget_server.payments import money
 from widget_server.runtime import runtime
 
 
@@ -48,6 +49,7 @@ def _numbers() -> dict[str, Callable[[Any], str]]:
     return {
         "number": lambda value: format_decimal(value, locale=language),
         "percent": lambda rate: format_percent(rate, "#,##0.##%", locale=language),
+        "money": lambda revenue: money.format_amounts(revenue, language),
     }
 
 
@@ -103,16 +105,24 @@ def _csv_cell(key: str) -> str:
     return "'" + key if key.startswith(("=", "+", "-", "@", "\t", "\r")) else key
 
 
-def _csv_line(first: str, counts: Counts) -> list[str]:
+_CSV_COUNTS = ("visits", "visitors", "pageviews", "events", "conversions")
+
+
+def _csv_line(first: str, counts: Counts, currencies: list[str]) -> list[str]:
     return [
         first,
-        *(str(getattr(counts, name)) for name in Counts.__dataclass_fields__),
+        *(str(getattr(counts, name)) for name in _CSV_COUNTS),
         f"{counts.conversion_rate * 100:.2f}",
+        str(counts.paid_orders),
+        *(f"{money.major(counts.revenue.get(code, 0), code):f}" for code in currencies),
     ]
 
 
 def sources_csv_text(report: reports.SourcesReport) -> str:
-    """The report table as CSV: a header row, one row per group, then the totals."""
+    """The report table as CSV: a header row, one row per group, then the totals. Revenue has
+    one column per currency of the report, in major units (120.50), so spreadsheets can sum it.
+    """
+    currencies = list(report.totals.revenue)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(
@@ -124,11 +134,13 @@ def sources_csv_text(report: reports.SourcesReport) -> str:
             _("Events"),
             _("Conversions"),
             _("Conversion rate, %"),
+            _("Paid orders"),
+            *(_("Revenue, {currency}").format(currency=code.upper()) for code in currencies),
         ]
     )
     for key, counts in report.rows:
-        writer.writerow(_csv_line(_csv_cell(key), counts))
-    writer.writerow(_csv_line(_("Total"), report.totals))
+        writer.writerow(_csv_line(_csv_cell(key), counts, currencies))
+    writer.writerow(_csv_line(_("Total"), report.totals, currencies))
     return out.getvalue()
 
 
@@ -150,8 +162,10 @@ async def sources_csv(request: Request) -> Response:
 
 
 def counts_json(counts: Counts) -> dict[str, Any]:
+    """The counts, the conversion rate, and ``revenue`` as {currency: minor units}."""
     data: dict[str, Any] = {name: getattr(counts, name) for name in Counts.__dataclass_fields__}
     data["conversion_rate"] = counts.conversion_rate
+    data["revenue"] = dict(counts.revenue)
     return data
 
 

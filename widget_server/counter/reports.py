@@ -143,7 +143,9 @@ class SourcesReport:
 
 
 async def sources(actor: Actor, engine: AsyncEngine, query: ReportQuery) -> SourcesReport:
-    """Visits started in the period, grouped, with their pageviews, events and conversions."""
+    """Visits started in the period, grouped, with their pageviews, events, conversions, and
+    the orders they led to: paid ones (refunded since or not) and the revenue kept per currency,
+    counted by the visit's day, not the payment's."""
     site_id = reader_site_id(actor)
     period = query.period
     days = period.days
