@@ -28,9 +28,14 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 NOT_MIGRATED = "the database schema is not up to date: run `vitrine migrate`"
 # Fields of the services' validation errors, as the options that carry them.
-_OPTIONS = {"email": "--email", "name": "--name", "password": "--password",
-            "allowed_origins": "--origin", "time_zone": "--time-zone",
-            "default_language": "--language"}
+_OPTIONS = {
+    "email": "--email",
+    "name": "--name",
+    "password": "--password",
+    "allowed_origins": "--origin",
+    "time_zone": "--time-zone",
+    "default_language": "--language",
+}
 
 
 class CommandError(Exception):
@@ -280,7 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
     site.add_argument("--name", required=True)
     site.add_argument("--owner-email", required=True, help="an existing user's e-mail")
     site.add_argument(
-        "--origin", action="append", default=[], metavar="URL",
+        "--origin",
+        action="append",
+        default=[],
+        metavar="URL",
         help="an origin the site's pages are served from, like https://shop.example.com "
         "(repeat for several)",
     )
@@ -324,4 +332,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 def fail(message: str, status: int) -> int:
     print(f"vitrine: {message}", file=sys.stderr)
     return status
-

@@ -1,5 +1,6 @@
-"""``vitrine demo``: the "Demo shop" site with an owner, an admin and an operator, and
-``examples/landing/`` served at ``/`` with the site's counter code in it.
+"""``vitrine demo``: the "Demo shop" site with an owner, an admin and an operator, the three
+offers behind the landing page's buy buttons, and ``examples/landing/`` served at ``/`` with the
+site's counter code in it.
 
 Seeding is idempotent: a second run finds the same site and people, adds the origins of the
 current port and resets the three passwords to the ones printed.
@@ -18,6 +19,7 @@ from widget_server.accounts import operators
 from widget_server.accounts import service as accounts
 from widget_server.accounts.models import Access, Role, Site
 from widget_server.errors import Conflict
+from widget_server.payments import offers
 from widget_server.settings import Settings
 from widget_server.widgets import service as widgets
 
@@ -84,6 +86,7 @@ async def seed(engine: AsyncEngine, settings: Settings) -> Site:
     for login in LOGINS[1:]:
         await _ensure_member(access, engine, login)
     await _ensure_chat(access, engine)
+    await _ensure_offers(engine, site.id)
     return site
 
 
@@ -107,11 +110,36 @@ async def _ensure_chat(access: Access, engine: AsyncEngine) -> None:
             await widgets.create_template(access, engine, name=name, text=text)
 
 
+# The landing page's three plans ([data-vitrine-buy] slugs), paid by card: the sandbox payment
+# page, as long as no Stripe key is set. Guests may pay (the offers' default); each grants a page
+# the buyer finds in /account through the e-mailed link.
+DEMO_OFFERS = (
+    ("taster", "Taster bag", 1400, "Brewing card: 15 g for 250 ml, water at 94 °C, 4 minutes."),
+    ("regular", "Regular plan", 2600, "Tasting notes of this month's two origins."),
+    ("office", "Office plan", 9800, "Grinder on loan: setting 6 for the office machine."),
+)
+
+
+async def _ensure_offers(engine: AsyncEngine, site_id: int) -> None:
+    """The demo offers that are missing (one the owner changed is left as it is)."""
+    slugs = {offer.slug for offer in await offers.list_offers(engine, site_id)}
+    for slug, name, amount, page in DEMO_OFFERS:
+        if slug not in slugs:
+            body = {"slug": slug, "name": name, "amount": amount, "currency": "eur"}
+            grants = {"kind": "page", "value": page}
+            await offers.create_site_offer(engine, site_id, {**body, "grants": grants})
+
+
 async def _ensure_member(access: Access, engine: AsyncEngine, login: DemoLogin) -> None:
     try:
         _, created = await operators.add_operator(
-            access, engine, email=login.email, name=login.name, password=login.password,
-            role=login.role, avatar=None,
+            access,
+            engine,
+            email=login.email,
+            name=login.name,
+            password=login.password,
+            role=login.role,
+            avatar=None,
         )
     except Conflict:  # already works on the site
         created = False
@@ -121,8 +149,13 @@ async def _ensure_member(access: Access, engine: AsyncEngine, login: DemoLogin) 
     member = next(m for m in everyone if m.user.email.lower() == login.email)
     if member.role != login.role:
         await operators.edit_operator(
-            access, engine, member.user.id, name=member.user.name, role=login.role,
-            avatar=None, password=None,
+            access,
+            engine,
+            member.user.id,
+            name=member.user.name,
+            role=login.role,
+            avatar=None,
+            password=None,
         )
     if not member.is_active:
         await operators.set_operator_active(access, engine, member.user.id, True)

@@ -9,7 +9,8 @@
  *   vitrine('emit', name, data)    call the listeners of a named event (for widget modules)
  * Any other command (identify, chat, params, …) is kept in vitrine.p (its argument arrays, in
  * order) and emitted as 'cmd' (data: the argument array): a module replays vitrine.p when it
- * loads, then listens to 'cmd'. vitrine.i is the anonymous visitor id, vitrine.k the site key. vitrine.visit is the visit number once known (after the first
+ * loads, then listens to 'cmd'. Modules: the config's m, always; its y (buy.js) only when the
+ * page has a [data-vitrine-buy] element or calls vitrine('buy', …). vitrine.i is the anonymous visitor id, vitrine.k the site key. vitrine.visit is the visit number once known (after the first
  * answer of each page load). Nothing is sent at all, and 'ready' never fires, under DNT/GPC when
  * the site honours them, in an automated browser unless the site allows it, and for the owner
  * (localStorage._vx, set by ?vitrine_ignore=1, cleared by ?vitrine_ignore=0).
@@ -131,6 +132,17 @@ if (!(stub && stub.l)) {
       send("p");
     }
   };
+  const load = (src) => {
+    const s = document.createElement("script");
+    s.async = true;
+    s.src = src;
+    document.head.append(s);
+  };
+  // The buy module (config y), loaded once: when the page has a [data-vitrine-buy] element (at
+  // load and at DOMContentLoaded, whose Event is not == 1) or is told 'buy' (go: 1).
+  const buy = (go) => {
+    if (C.y && (go == 1 || document.querySelector("[data-vitrine-buy]"))) C.y = load(C.y);
+  };
   // Commands of its own; any other is kept in vitrine.p and emitted as 'cmd' for the modules.
   const api = (...args) => {
     const [command, a, b] = args;
@@ -141,6 +153,7 @@ if (!(stub && stub.l)) {
     else if (command == "emit") emit(a, b);
     else {
       api.p.push(args);
+      if (command == "buy") buy(1);
       emit("cmd", args);
     }
   };
@@ -163,6 +176,7 @@ if (!(stub && stub.l)) {
       return r;
     };
   }
+  addEventListener("DOMContentLoaded", buy);
   addEventListener("popstate", page);
   addEventListener("hashchange", page); // a pageview only with hash routing: see page()
   if (C.o || C.d)
@@ -180,12 +194,8 @@ if (!(stub && stub.l)) {
       },
       true,
     );
-  for (const src of C.m || []) {
-    const s = document.createElement("script");
-    s.async = true;
-    s.src = src;
-    document.head.append(s);
-  }
+  (C.m || []).map(load);
+  buy();
   live = 1;
   flush();
   api.l = true;

@@ -64,8 +64,9 @@ class Server:
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
-                raise AssertionError(f"the server exited with {self.process.returncode}:\n"
-                                     + self.output())
+                raise AssertionError(
+                    f"the server exited with {self.process.returncode}:\n" + self.output()
+                )
             try:
                 return httpx.get(self.url + "/healthz", timeout=2)
             except httpx.TransportError:

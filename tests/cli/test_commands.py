@@ -27,16 +27,35 @@ def test_migrate_then_create_a_user_and_a_site(tmp_path: Path) -> None:
     assert (tmp_path / "var" / "vitrine.db").exists()
 
     user = run_cli(
-        tmp_path, "create-user", "--email", "Ada@Example.com", "--name", "Ada Lovelace",
-        "--password", "analytical-engine", env=env,
+        tmp_path,
+        "create-user",
+        "--email",
+        "Ada@Example.com",
+        "--name",
+        "Ada Lovelace",
+        "--password",
+        "analytical-engine",
+        env=env,
     )
     assert user.returncode == 0, user.stderr
     assert user.stdout.strip() == "Created user Ada@Example.com."
 
     site = run_cli(
-        tmp_path, "create-site", "--name", "Ada's shop", "--owner-email", "ada@example.com",
-        "--origin", "https://shop.example.com", "--origin", "https://www.example.com",
-        "--time-zone", "Europe/Paris", "--language", "fr", env=env,
+        tmp_path,
+        "create-site",
+        "--name",
+        "Ada's shop",
+        "--owner-email",
+        "ada@example.com",
+        "--origin",
+        "https://shop.example.com",
+        "--origin",
+        "https://www.example.com",
+        "--time-zone",
+        "Europe/Paris",
+        "--language",
+        "fr",
+        env=env,
     )
     assert site.returncode == 0, site.stderr
     match = re.search(r"^Site key: ([a-z0-9]+)$", site.stdout, re.M)
@@ -50,10 +69,27 @@ async def test_the_site_made_by_the_command_is_in_the_database(tmp_path: Path) -
     env = cli_env(tmp_path)
     for args in (
         ("create-user", "--email", "o@example.com", "--name", "O", "--password", "12345678"),
-        ("create-user", "--email", "s@example.com", "--name", "S", "--password", "12345678",
-         "--staff"),
-        ("create-site", "--name", "Shop", "--owner-email", "o@example.com",
-         "--origin", "https://shop.example.com/", "--time-zone", "America/Toronto"),
+        (
+            "create-user",
+            "--email",
+            "s@example.com",
+            "--name",
+            "S",
+            "--password",
+            "12345678",
+            "--staff",
+        ),
+        (
+            "create-site",
+            "--name",
+            "Shop",
+            "--owner-email",
+            "o@example.com",
+            "--origin",
+            "https://shop.example.com/",
+            "--time-zone",
+            "America/Toronto",
+        ),
     ):
         result = run_cli(tmp_path, *args, env=env)
         assert result.returncode == 0, result.stderr
@@ -81,22 +117,60 @@ def test_refusals_are_one_line_and_exit_1(tmp_path: Path) -> None:
     args = ("create-user", "--email", "ada@example.com", "--name", "Ada", "--password", "12345678")
     assert run_cli(tmp_path, *args, env=env).returncode == 0
     cases = {
-        ("create-user", "--email", "ADA@example.com", "--name", "Ada", "--password", "12345678"):
-            "vitrine: --email: An account with this e-mail already exists.",
-        ("create-user", "--email", "not-an-email", "--name", "X", "--password", "12345678"):
-            "vitrine: --email: Enter a valid e-mail address.",
-        ("create-user", "--email", "b@example.com", "--name", "B", "--password", "short"):
-            "vitrine: --password: The password must be at least 8 characters.",
-        ("create-site", "--name", "Shop", "--owner-email", "nobody@example.com"):
-            "vitrine: no user has the e-mail nobody@example.com: "
-            "create one with `vitrine create-user`",
-        ("create-site", "--name", "Shop", "--owner-email", "ada@example.com",
-         "--time-zone", "Mars/Olympus"):
-            "vitrine: --time-zone: Unknown time zone 'Mars/Olympus'; use a name like Europe/Paris.",
-        ("create-site", "--name", "Shop", "--owner-email", "ada@example.com",
-         "--origin", "https://shop.example.com/cart"):
-            "vitrine: --origin: 'https://shop.example.com/cart' is not an origin: write it like "
-            "https://www.example.com (or https://*.example.com), without a path.",
+        (
+            "create-user",
+            "--email",
+            "ADA@example.com",
+            "--name",
+            "Ada",
+            "--password",
+            "12345678",
+        ): "vitrine: --email: An account with this e-mail already exists.",
+        (
+            "create-user",
+            "--email",
+            "not-an-email",
+            "--name",
+            "X",
+            "--password",
+            "12345678",
+        ): "vitrine: --email: Enter a valid e-mail address.",
+        (
+            "create-user",
+            "--email",
+            "b@example.com",
+            "--name",
+            "B",
+            "--password",
+            "short",
+        ): "vitrine: --password: The password must be at least 8 characters.",
+        (
+            "create-site",
+            "--name",
+            "Shop",
+            "--owner-email",
+            "nobody@example.com",
+        ): "vitrine: no user has the e-mail nobody@example.com: "
+        "create one with `vitrine create-user`",
+        (
+            "create-site",
+            "--name",
+            "Shop",
+            "--owner-email",
+            "ada@example.com",
+            "--time-zone",
+            "Mars/Olympus",
+        ): "vitrine: --time-zone: Unknown time zone 'Mars/Olympus'; use a name like Europe/Paris.",
+        (
+            "create-site",
+            "--name",
+            "Shop",
+            "--owner-email",
+            "ada@example.com",
+            "--origin",
+            "https://shop.example.com/cart",
+        ): "vitrine: --origin: 'https://shop.example.com/cart' is not an origin: write it like "
+        "https://www.example.com (or https://*.example.com), without a path.",
     }
     for command, expected in cases.items():
         result = run_cli(tmp_path, *command, env=env)
@@ -117,8 +191,13 @@ def _answer_prompts(tmp_path: Path, answers: list[str]) -> tuple[int, str]:
     main_fd, terminal_fd = os.openpty()
     args = ["create-user", "--email", "t@example.com", "--name", "Tess"]
     process = subprocess.Popen(
-        [*COMMAND, *args], cwd=tmp_path, env=cli_env(tmp_path),
-        stdin=terminal_fd, stdout=terminal_fd, stderr=terminal_fd, start_new_session=True,
+        [*COMMAND, *args],
+        cwd=tmp_path,
+        env=cli_env(tmp_path),
+        stdin=terminal_fd,
+        stdout=terminal_fd,
+        stderr=terminal_fd,
+        start_new_session=True,
     )
     os.close(terminal_fd)
     seen = b""

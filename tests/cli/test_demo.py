@@ -18,14 +18,17 @@ from widget_server.accounts import operators
 from widget_server.accounts import service as accounts
 from widget_server.db import migrate
 from widget_server.db.engine import create_engine
-from widget_server.demo import DEMO_SITE, LOGINS, seed
+from widget_server.demo import DEMO_OFFERS, DEMO_SITE, LOGINS, seed
+from widget_server.payments import offers
 from widget_server.widgets.snippet import snippet
 
 
 async def test_seeding_twice_keeps_one_site_and_resets_the_passwords(tmp_path: Path) -> None:
     settings = make_settings(
-        f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}", tmp_path,
-        base_url="http://127.0.0.1:8000", port=8000,
+        f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
+        tmp_path,
+        base_url="http://127.0.0.1:8000",
+        port=8000,
     )
     engine = create_engine(settings.database_url)
     try:
@@ -42,14 +45,24 @@ async def test_seeding_twice_keeps_one_site_and_resets_the_passwords(tmp_path: P
         assert second.id == first.id and second.key == first.key
         sites = await accounts.sites_for(engine, owner)
         assert [(s.name, role) for s, role in sites] == [(DEMO_SITE, "owner")]
-        assert {"http://127.0.0.1:8000", "http://localhost:8000", "http://127.0.0.1:8123",
-                "http://localhost:8123"} <= set(second.allowed_origins)
+        assert {
+            "http://127.0.0.1:8000",
+            "http://localhost:8000",
+            "http://127.0.0.1:8123",
+            "http://localhost:8123",
+        } <= set(second.allowed_origins)
         access = await accounts.access_to(engine, owner, second.key)
         roles = {m.user.email: m.role for m in await operators.members(access, engine)}
         assert roles == {login.email: login.role for login in LOGINS}
         for login in LOGINS:
             user = await accounts.authenticate(engine, login.email, login.password, "127.0.0.1")
             assert user.email == login.email
+        # The landing page's three plans, once, open to guests.
+        sold = await offers.list_offers(engine, second.id)
+        assert [o.slug for o in sold] == [slug for slug, *_ in DEMO_OFFERS]
+        assert all(
+            o.active and o.guest_allowed and o.methods == ["card"] and o.grants for o in sold
+        )
     finally:
         await engine.dispose()
 
@@ -104,9 +117,17 @@ def test_demo_landing_page_works_in_a_browser(demo: Server, page: Any) -> None:
     assert page.title().startswith("Kettle & Kiln")
     assert page.locator("[data-vitrine-buy]").count() == 3
     page.wait_for_function("() => window.vitrine && window.vitrine.l === true")
-    # The demo does not count automated browsers (Playwright's Chromium is one), so the click's
-    # event goes nowhere; what matters here is that the page and the counter work together.
+    # Buy buttons: Vitrine's own for two plans (their fallback links hidden), the page's own link
+    # for the featured one; each goes to the sandbox payment page once its offer is known.
+    page.wait_for_function("document.querySelectorAll('[data-vitrine-ready]').length == 3")
+    assert page.locator("[data-vitrine-buy=taster] button").text_content() == (
+        "Buy Taster bag · €14.00"
+    )
+    assert not page.locator("text=Order a taster").is_visible()
+    # The demo does not count automated browsers (Playwright's Chromium is one): the order has no
+    # visit; what matters here is that the page, the counter and the buy module work together.
     page.click("text=Start a subscription")
+    page.wait_for_url(re.compile(r"/pay/sandbox/ord_"))
     assert errors == []
 
 

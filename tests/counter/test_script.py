@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import SiteTeam
 from tests.counter.conftest import STAND_IN, baked_config
 from widget_server.counter import service
+from widget_server.payments import buy
 from widget_server.runtime import Runtime
 
 JAVASCRIPT = "application/javascript; charset=utf-8"
@@ -41,6 +42,7 @@ async def test_the_config_is_baked_in(client: httpx.AsyncClient, team: SiteTeam)
         "h": 0,
         "b": 0,
         "m": [],
+        "y": buy.module_url("http://testserver"),
     }
     assert "set-cookie" not in response.headers
 

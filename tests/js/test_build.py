@@ -1,6 +1,6 @@
-"""The browser code's hard limits: the pasted stub, the counter and the chat modules stay within
-their byte budgets, the committed build is what sdk_js builds today, and the server's config
-placeholder is there once.
+"""The browser code's hard limits: the pasted stub, the counter, the chat modules and the buy
+buttons' module stay within their byte budgets, the committed build is what sdk_js builds today,
+and the server's config placeholder is there once.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ STUB_BUDGET = 120
 COUNTER_BUDGET = 1500
 CHAT = [DIST / "chat.js", DIST / "chat-panel.js"]  # the launcher and the panel it loads
 CHAT_BUDGET = 12 * 1024  # both together
+BUY = DIST / "buy.js"
+BUY_BUDGET = 1000
 PLACEHOLDER = b'"__VITRINE_CONFIG__"'
 
 
@@ -52,14 +54,22 @@ def test_the_chat_modules_fit_in_12_kb_brotli_together() -> None:
     assert total <= CHAT_BUDGET
 
 
+def test_the_buy_module_fits_in_1000_bytes_brotli() -> None:
+    data = BUY.read_bytes()
+    size = len(brotli.compress(data, quality=11))
+    print(f"buy.js: {len(data)} bytes, {size} bytes brotli-11 (budget {BUY_BUDGET})")
+    assert size <= BUY_BUDGET
+
+
 def test_the_config_placeholder_occurs_exactly_once() -> None:
     assert COUNTER.read_bytes().count(PLACEHOLDER) == 1
 
 
 def test_no_source_map_is_served_from_dist() -> None:
-    for path in [COUNTER, *CHAT]:
+    for path in [COUNTER, *CHAT, BUY]:
         assert b"sourceMappingURL" not in path.read_bytes()
     assert sorted(path.name for path in DIST.iterdir()) == [
+        "buy.js",
         "chat-panel.js",
         "chat.js",
         "counter.js",

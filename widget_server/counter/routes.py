@@ -24,6 +24,7 @@ from widget_server.errors import (
     InvalidRequest,
 )
 from widget_server.i18n import _
+from widget_server.payments import buy
 from widget_server.runtime import runtime
 from widget_server.widgets import service as widgets
 
@@ -43,7 +44,8 @@ async def counter_script(request: Request) -> Response:
     base_url = state.settings.base_url
     modules = await widgets.counter_modules(state.engine, site.site_id, base_url)
     try:
-        compiled = state.counter.scripts.render(service.script_config(site, base_url, modules))
+        config = service.script_config(site, base_url, modules, buy.module_url(base_url))
+        compiled = state.counter.scripts.render(config)
     except ScriptMissing as exc:
         log.error("counter script unavailable: %s (run `npm run build` in sdk_js/)", exc)
         unavailable = "/* the counter is not available right now */"

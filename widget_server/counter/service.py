@@ -201,10 +201,11 @@ async def _read_site(state: Runtime, key: str) -> SiteConfig | None:
 
 
 def script_config(
-    config: SiteConfig, base_url: str, modules: list[str] | None = None
+    config: SiteConfig, base_url: str, modules: list[str] | None = None, buy: str | None = None
 ) -> dict[str, Any]:
     """The object baked into the site's counter script (keys: docs/counter-protocol.md);
-    ``modules``: the widget modules to load (widgets.service.counter_modules)."""
+    ``modules``: the widget modules to load (widgets.service.counter_modules); ``buy``: the buy
+    buttons' module, loaded only by pages that use them (payments.buy.module_url)."""
     settings = config.settings
     return {
         "k": config.key,
@@ -216,6 +217,7 @@ def script_config(
         "h": int(settings.hash_routing),
         "b": int(settings.allow_bots),
         "m": list(modules or []),
+        "y": buy,
     }
 
 
