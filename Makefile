@@ -57,9 +57,13 @@ js:
 		echo "No npm: the stale-build test of sdk_js will be skipped (it fails on CI)"; \
 	fi
 
+# The suite runs on every core (pytest-xdist); a file's tests stay on one worker, so each browser
+# module starts Chromium once. `make test PYTEST_WORKERS=0` runs it in one process.
+PYTEST_WORKERS ?= auto
+
 test: install chromium js
 	@status=0; \
-	$(BIN)/pytest || status=1; \
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile || status=1; \
 	$(MAKE) --no-print-directory -k mypy ruff || status=1; \
 	$(MAKE) --no-print-directory skipped; \
 	if [ $$status = 0 ]; then echo "make test: passed"; else echo "make test: FAILED"; fi; \

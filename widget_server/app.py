@@ -17,6 +17,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from widget_server import errorpages, errors, jobs
+from widget_server.access import api as access_api
+from widget_server.access import console as access_console
 from widget_server.access import routes as access_routes
 from widget_server.access import service as access
 from widget_server.accounts import service as accounts
@@ -42,6 +44,8 @@ from widget_server.middleware import (
 )
 from widget_server.outbox import delivery
 from widget_server.outbox import routes as outbox_routes
+from widget_server.payments import buy as buy_buttons
+from widget_server.payments import console as payment_console
 from widget_server.payments import pages as payment_pages
 from widget_server.payments import routes as payment_routes
 from widget_server.runtime import Runtime, runtime
@@ -87,7 +91,7 @@ def create_app(settings: Settings) -> Starlette:
     engine = create_engine(settings.database_url)
     state = Runtime(settings=settings, engine=engine, bus=create_bus(settings.redis_url))
     runner = jobs.JobRunner(build_tasks(state))
-    access.install(settings.base_url)  # the access fulfilment/refund hooks of offer orders
+    access.install(state)  # the access hooks of paid and refunded offer orders
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -126,6 +130,9 @@ def create_app(settings: Settings) -> Starlette:
         *payment_routes.routes,
         *access_routes.routes,
         *payment_pages.routes,
+        *buy_buttons.routes,
+        *payment_console.routes,
+        *access_console.routes,
         *api_routes.routes,
         *outbox_routes.api_routes,
         *counter_routes.api_routes,
@@ -133,6 +140,7 @@ def create_app(settings: Settings) -> Starlette:
         *chat_routes.api_routes,
         *widget_routes.api_routes,
         *payment_routes.api_routes,
+        *access_api.api_routes,
         *api_routes.fallback,
     ]
     if settings.landing_dir is not None:
