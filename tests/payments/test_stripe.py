@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from tests.conftest import SiteTeam, make_settings
 from tests.payments.conftest import (
@@ -19,6 +20,7 @@ from tests.payments.conftest import (
     signed,
     stripe_event,
 )
+from widget_server.outbox.tables import outbox as outbox_table
 from widget_server.payments import service
 from widget_server.payments.models import Order
 from widget_server.runtime import Runtime
@@ -44,6 +46,16 @@ async def checkout(client: httpx.AsyncClient, secret: str, **body: Any) -> dict[
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()
     return data
+
+
+async def mails_to(state: Runtime, address: str) -> list[dict[str, Any]]:
+    async with state.engine.connect() as conn:
+        rows = await conn.execute(
+            select(outbox_table.c.payload).where(
+                outbox_table.c.kind == "mail", outbox_table.c.target == address
+            )
+        )
+        return [payload for (payload,) in rows]
 
 
 async def order_of(state: Runtime, team: SiteTeam, public_id: str) -> Order:
@@ -210,6 +222,11 @@ async def test_unpaid_completion_then_async_failure_fails_without_fulfilment(
     assert calls.fulfilled == []
     assert await queued(state, "order.failed") == 1
     assert await queued(state, "order.paid") == 0
+    # The buyer is told, at the e-mail the payment reported, with the owner's failure text.
+    [mail] = await mails_to(state, "buyer@example.com")
+    assert mail["subject"] == "Your payment for The e-book did not go through"
+    assert "Nothing was charged." in mail["text"] and "Payment failed, sorry." in mail["text"]
+    assert f"/pay/order/{order.public_id}" in mail["text"]
 
 
 async def test_bad_signature_or_stale_timestamp_is_400_and_writes_nothing(

@@ -20,7 +20,7 @@ from widget_server.db.metadata import utcnow
 from widget_server.errors import Conflict, NotFound, invalid
 from widget_server.i18n import _
 from widget_server.outbox import service as outbox
-from widget_server.payments import store
+from widget_server.payments import money, store
 from widget_server.payments.gateway import Gateway
 from widget_server.payments.models import Offer, Order, PaymentEvent
 
@@ -204,6 +204,32 @@ async def fulfil_in(
     return True
 
 
+async def _failed(state: Runtime, conn: AsyncConnection, order: Order) -> None:
+    """The owner's ``order.failed`` webhook, and the buyer told by e-mail when the payment
+    reported one (a delayed method that finally failed: they may think they have paid)."""
+    await outbox.emit_event(
+        conn, site_id=order.site_id, event_type="order.failed", data={"order": order_data(order)}
+    )
+    if not order.customer_email:
+        return
+    offer = await store.offer_by_id(conn, order.offer_id) if order.offer_id else None
+    language = order.language or "en"
+    context = {
+        "offer_name": offer.name if offer else order.public_id,
+        "failure_text": offer.failure_text if offer else "",
+        "amount": money.format_amount(order.amount, order.currency, language),
+        "link": f"{state.settings.base_url.rstrip('/')}/pay/order/{order.public_id}",
+    }
+    await outbox.send_mail(
+        conn,
+        site_id=order.site_id,
+        to=order.customer_email,
+        template="payment_failed",
+        context=context,
+        language=language,
+    )
+
+
 def _short_payment(order: Order, event: PaymentEvent) -> dict[str, Any] | None:
     """What the gateway reports as paid when it is less than the order (or another currency):
     then nothing is fulfilled and an admin decides (refund, or mark it paid). None when it fits.
@@ -254,12 +280,7 @@ async def apply_event(state: Runtime, gateway: str, event: PaymentEvent) -> Orde
             status = "failed" if event.kind == "async_failed" else "expired"
             closed = await store.close_unpaid(conn, order.id, status, now)
             if closed is not None and status == "failed":
-                await outbox.emit_event(
-                    conn,
-                    site_id=order.site_id,
-                    event_type="order.failed",
-                    data={"order": order_data(closed)},
-                )
+                await _failed(state, conn, closed)
         elif event.kind == "refunded":
             total = event.amount or 0
             refunded = await store.refund_to(conn, order.id, total, now)
