@@ -61,8 +61,11 @@ def receiver() -> Iterator[Receiver]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 64  # several delivery workers connect at once
+        daemon_threads = True
+
+    server = Server(("127.0.0.1", 0), Handler)
     found.url = f"http://127.0.0.1:{server.server_address[1]}/vitrine/webhooks"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -42,6 +42,10 @@ async def test_two_apps_deliver_each_webhook_exactly_once(
 
     assert sum(done) == N
     deliveries = Counter(r.headers["vitrine-delivery"] for r in receiver.requests)
+    unsent = await service.list_messages(
+        team.access(), state.engine, kind=None, state="pending", page=1
+    )
+    assert [(m.id, m.last_error) for m in unsent.messages] == []  # why one was not delivered
     assert set(deliveries) == {str(i) for i in ids}
     assert set(deliveries.values()) == {1}
     page = await service.list_messages(team.access(), state.engine, kind=None, state="sent", page=1)
