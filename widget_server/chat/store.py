@@ -4,11 +4,12 @@ caller's connection, inside the caller's transaction."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, insert, or_, select, update
+from sqlalchemy import Select, Update, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from widget_server.chat.models import (
@@ -125,6 +126,39 @@ async def conversations_of_site(
     return [from_row(Conversation, row) for row in await conn.execute(query.limit(limit))]
 
 
+@functools.cache
+def _next_seq_statement(
+    with_text: bool, reopen_pending: bool, unread_for: str | None, of_visitor: bool
+) -> Update:
+    """One UPDATE … RETURNING per shape, built once: a chat message is the hottest write, and
+    building the statement (and its cache key) cost more than running it."""
+    values: dict[str, Any] = {
+        "last_seq": conversations.c.last_seq + 1,
+        "updated_at": bindparam("b_now", type_=conversations.c.updated_at.type),
+    }
+    if with_text:
+        values["last_text"] = bindparam("b_last_text", type_=conversations.c.last_text.type)
+    if unread_for is not None:  # "visitor" or "operator": one more message they have not read
+        counter = conversations.c[f"{unread_for}_unread"]
+        values[counter.key] = counter + 1
+    if reopen_pending:
+        values["status"] = func.coalesce(
+            func.nullif(conversations.c.status, "pending"), "open"
+        )  # a visitor's message brings a pending chat back to open
+    query = (
+        update(conversations)
+        .where(
+            conversations.c.id == bindparam("b_conversation_id"),
+            conversations.c.status != "resolved",
+        )
+        .values(**values)
+        .returning(*conversations.c)
+    )
+    if of_visitor:
+        query = query.where(conversations.c.visitor_id == bindparam("b_visitor_id"))
+    return query
+
+
 async def next_seq(
     conn: AsyncConnection,
     conversation_id: int,
@@ -138,25 +172,15 @@ async def next_seq(
     """The conversation with its next sequence number taken (``last_seq``), atomically (one
     UPDATE … RETURNING: the row lock on PostgreSQL, the write lock on SQLite); None when it is
     resolved or gone (or, with ``visitor_id``, not that visitor's)."""
-    values: dict[str, Any] = {"last_seq": conversations.c.last_seq + 1, "updated_at": now}
-    if last_text is not None:
-        values["last_text"] = last_text[:200]
-    if unread_for is not None:  # "visitor" or "operator": one more message they have not read
-        counter = conversations.c[f"{unread_for}_unread"]
-        values[counter.key] = counter + 1
-    if reopen_pending:
-        values["status"] = func.coalesce(
-            func.nullif(conversations.c.status, "pending"), "open"
-        )  # a visitor's message brings a pending chat back to open
-    query = (
-        update(conversations)
-        .where(conversations.c.id == conversation_id, conversations.c.status != "resolved")
-        .values(**values)
-        .returning(*conversations.c)
+    query = _next_seq_statement(
+        last_text is not None, reopen_pending, unread_for, visitor_id is not None
     )
+    params: dict[str, Any] = {"b_conversation_id": conversation_id, "b_now": now}
+    if last_text is not None:
+        params["b_last_text"] = last_text[:200]
     if visitor_id is not None:
-        query = query.where(conversations.c.visitor_id == visitor_id)
-    row = (await conn.execute(query)).first()
+        params["b_visitor_id"] = visitor_id
+    row = (await conn.execute(query, params)).first()
     return None if row is None else from_row(Conversation, row)
 
 
@@ -311,9 +335,12 @@ def _message(row: Any) -> ChatMessage:
     )
 
 
+_INSERT_MESSAGE = insert(chat_messages)  # built once: the hottest insert (see next_seq)
+
+
 async def insert_message(conn: AsyncConnection, **values: Any) -> int:
     """Raises IntegrityError when the conversation already has this client id."""
-    result = await conn.execute(insert(chat_messages).values(**values))
+    result = await conn.execute(_INSERT_MESSAGE, values)
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 

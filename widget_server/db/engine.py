@@ -6,7 +6,7 @@ it upgrades from a read lock half-way through. Write transactions of one process
 asyncio lock first, so they wait for each other without SQLite's busy handler, which polls with
 sleeps of up to 100 ms. ``engine.connect()`` (reads) starts a plain deferred ``BEGIN`` and, in WAL
 mode, reads beside a writer. Other processes on the same file still meet at SQLite's lock, with
-``busy_timeout``.
+``busy_timeout``. Statements go through ``sqlite_driver``: one trip to aiosqlite's thread each.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from widget_server.db import sqlite_driver
 
 _WRITE = "vitrine_write"
 AUTOCHECKPOINT_PAGES = 20_000  # about 80 MB of WAL
@@ -53,7 +55,15 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        path = url.database or ":memory:"
+        engine = create_async_engine(
+            url,
+            async_creator=lambda: sqlite_driver.connect(path, timeout=30),
+            # Every transaction ends in COMMIT or ROLLBACK before its connection goes back (the
+            # driver is in autocommit mode; BEGIN is explicit): a reset would be one more trip.
+            pool_reset_on_return=None,
+            **kwargs,
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
         return SQLiteEngine(engine.sync_engine)
