@@ -134,6 +134,9 @@
   function upsert(conv) {
     if (!conv || conv.id === undefined) { return; }
     var known = state.convs.get(conv.id) || {};
+    // A list fetched before a take, an assignment or a status change can answer after it:
+    // an older snapshot never overwrites a newer one (updated_at is fixed-width ISO, UTC).
+    if (known.updated_at && conv.updated_at && conv.updated_at < known.updated_at) { return; }
     state.convs.set(conv.id, Object.assign({}, known, conv));
   }
 
