@@ -139,7 +139,7 @@ async def test_notes_never_reach_the_visitor(state: Runtime, chat: SiteTeam) -> 
         async with state.bus.subscribe("chat") as events:
             ready.set()
             async for event in events:
-                published.append(event)
+                published.extend(event.get("batch", [event]))  # events.publish_all
 
     listening = asyncio.create_task(listen())
     await ready.wait()

@@ -109,6 +109,15 @@ async def publish(state: Runtime, event: dict[str, Any]) -> None:
     await state.bus.publish(CHANNEL, event)
 
 
+async def publish_all(state: Runtime, batch: list[dict[str, Any]]) -> None:
+    """Several events of one change as one bus message (``{"batch": [...]}``): one publish,
+    one delivery to each process, and every process sees them together and in this order."""
+    if len(batch) == 1:
+        await publish(state, batch[0])
+    elif batch:
+        await state.bus.publish(CHANNEL, {"batch": batch})
+
+
 def message_event(
     settings: Settings,
     conversation: Conversation,

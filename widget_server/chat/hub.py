@@ -156,6 +156,12 @@ class ChatHub:
         }
 
     def dispatch(self, event: Event) -> None:
+        batch = event.get("batch")
+        if isinstance(batch, list):  # ``events.publish_all``
+            for one in batch:
+                if isinstance(one, dict):
+                    self.dispatch(one)
+            return
         site = event.get("site", -1)
         keys = [(site, None)]
         if event.get("visitor") is not None:

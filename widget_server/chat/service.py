@@ -27,6 +27,7 @@ from widget_server.accounts import service as accounts
 from widget_server.accounts.models import Access, User
 from widget_server.chat import events, file_store, limits, presence, store
 from widget_server.chat.models import ChatFile, ChatMessage, ChatVisitor, Conversation, Kind
+from widget_server.db.engine import single_write
 from widget_server.db.metadata import utcnow
 from widget_server.errors import (
     Conflict,
@@ -130,24 +131,21 @@ async def _append(
     now = utcnow()
     visible = kind != "note"
     preview = (text or "📎") if visible else None
-    conversation = await store.next_seq(
+    appended = await store.append_message(
         conn, conversation_id, now=now, last_text=preview, reopen_pending=kind == "visitor",
         unread_for=UNREAD_FOR.get(kind), visitor_id=visitor.id if visitor else None,
+        kind=kind, author_id=author_id, client_id=client_id, text=text,
+        file_id=file.file_id if file else None,
     )  # fmt: skip
-    if conversation is None:
+    if appended is None:
         found = await store.conversation(conn, conversation_id)
         if found is None or (visitor is not None and found.visitor_id != visitor.id):
             raise not_found()
         raise closed_error()
-    file_id = file.file_id if file else None
-    seq = conversation.last_seq
-    message_id = await store.insert_message(
-        conn, conversation_id=conversation_id, seq=seq, kind=kind, author_id=author_id,
-        client_id=client_id, text=text, file_id=file_id, created_at=now,
-    )  # fmt: skip
+    conversation, message_id = appended
     message = ChatMessage(
-        id=message_id, conversation_id=conversation_id, seq=seq, kind=kind, author_id=author_id,
-        client_id=client_id, text=text, created_at=now, file=file,
+        id=message_id, conversation_id=conversation_id, seq=conversation.last_seq, kind=kind,
+        author_id=author_id, client_id=client_id, text=text, created_at=now, file=file,
     )  # fmt: skip
     if visitor is None:
         visitor = await store.visitor_by_id(conn, conversation.visitor_id)
@@ -163,9 +161,9 @@ async def _publish(state: Runtime, sent: Sent, on_stored: OnStored | None) -> No
     conversation's new summary."""
     if on_stored is not None:
         on_stored(sent)
-    for event in (sent.event, sent.conv_event):
-        if event is not None:
-            await events.publish(state, event)
+    await events.publish_all(
+        state, [event for event in (sent.event, sent.conv_event) if event is not None]
+    )
 
 
 # --- visitors --------------------------------------------------------------------------------
@@ -278,7 +276,8 @@ async def _visitor_reply(
     ended since or the visitor is at the rate limit."""
     try:
         state.chat.message_limiter.take(visitor.id)
-        async with state.engine.begin() as conn:
+        # One statement on PostgreSQL (``store.append_message``), so no transaction around it.
+        async with single_write(state.engine) as conn:
             file = await _file_of_site(conn, visitor.site_id, file_id)
             return await _append(
                 conn, conversation_id, kind="visitor", author_id=None, client_id=cid,

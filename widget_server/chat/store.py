@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Update, bindparam, func, insert, or_, select, update
+from sqlalchemy import Select, Update, bindparam, func, insert, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from widget_server.chat.models import (
@@ -175,13 +175,20 @@ async def next_seq(
     query = _next_seq_statement(
         last_text is not None, reopen_pending, unread_for, visitor_id is not None
     )
+    params = _next_seq_params(conversation_id, now, last_text, visitor_id)
+    row = (await conn.execute(query, params)).first()
+    return None if row is None else from_row(Conversation, row)
+
+
+def _next_seq_params(
+    conversation_id: int, now: datetime, last_text: str | None, visitor_id: int | None
+) -> dict[str, Any]:
     params: dict[str, Any] = {"b_conversation_id": conversation_id, "b_now": now}
     if last_text is not None:
         params["b_last_text"] = last_text[:200]
     if visitor_id is not None:
         params["b_visitor_id"] = visitor_id
-    row = (await conn.execute(query, params)).first()
-    return None if row is None else from_row(Conversation, row)
+    return params
 
 
 async def set_status(
@@ -336,6 +343,82 @@ def _message(row: Any) -> ChatMessage:
 
 
 _INSERT_MESSAGE = insert(chat_messages)  # built once: the hottest insert (see next_seq)
+
+
+_MESSAGE_COLUMNS = (
+    "conversation_id", "seq", "kind", "author_id", "client_id", "text", "file_id", "created_at",
+)  # fmt: skip
+
+
+@functools.cache
+def _append_statement(
+    with_text: bool, reopen_pending: bool, unread_for: str | None, of_visitor: bool
+) -> Select[Any]:
+    """PostgreSQL: the next seq taken and the message stored by one statement (a data-modifying
+    CTE feeding an INSERT … SELECT), so a message is one round trip with no BEGIN or COMMIT of
+    its own; a duplicate client id fails the whole statement, the UPDATE included."""
+    taken = _next_seq_statement(with_text, reopen_pending, unread_for, of_visitor).cte("taken")
+
+    def value(name: str) -> Any:
+        return bindparam(f"b_{name}", type_=chat_messages.c[name].type)
+
+    stored = (
+        insert(chat_messages)
+        .from_select(
+            _MESSAGE_COLUMNS,
+            select(
+                taken.c.id,
+                taken.c.last_seq,
+                *(value(name) for name in _MESSAGE_COLUMNS[2:]),
+            ),
+        )
+        .returning(chat_messages.c.id)
+        .cte("stored")
+    )
+    return select(taken, stored.c.id.label("message_id")).select_from(taken.join(stored, true()))
+
+
+async def append_message(
+    conn: AsyncConnection,
+    conversation_id: int,
+    *,
+    now: datetime,
+    last_text: str | None,
+    reopen_pending: bool,
+    unread_for: str | None,
+    visitor_id: int | None,
+    kind: str,
+    author_id: int | None,
+    client_id: str,
+    text: str,
+    file_id: str | None,
+) -> tuple[Conversation, int] | None:
+    """``next_seq`` and ``insert_message`` together: the conversation with its new ``last_seq``
+    and the stored message's id, or None as ``next_seq``. Raises IntegrityError as
+    ``insert_message``. One statement on PostgreSQL (any connection, autocommit included); two
+    on SQLite, which cannot put an UPDATE in a WITH (the caller's transaction holds them)."""
+    message = {
+        "kind": kind, "author_id": author_id, "client_id": client_id, "text": text,
+        "file_id": file_id, "created_at": now,
+    }  # fmt: skip
+    if conn.dialect.name != "postgresql":
+        conversation = await next_seq(
+            conn, conversation_id, now=now, last_text=last_text, reopen_pending=reopen_pending,
+            unread_for=unread_for, visitor_id=visitor_id,
+        )  # fmt: skip
+        if conversation is None:
+            return None
+        message_id = await insert_message(
+            conn, conversation_id=conversation_id, seq=conversation.last_seq, **message
+        )
+        return conversation, message_id
+    query = _append_statement(
+        last_text is not None, reopen_pending, unread_for, visitor_id is not None
+    )
+    params = _next_seq_params(conversation_id, now, last_text, visitor_id)
+    params.update({f"b_{name}": value for name, value in message.items()})
+    row = (await conn.execute(query, params)).first()
+    return None if row is None else (from_row(Conversation, row), int(row.message_id))
 
 
 async def insert_message(conn: AsyncConnection, **values: Any) -> int:
