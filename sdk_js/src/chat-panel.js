@@ -6,8 +6,8 @@
  * a session again), x.close(); it sets x.show(on), x.send(frame) and x.upd(session).
  *
  * Messages are kept by conversation and seq (sessionStorage, so a reload shows them at once); the
- * server is the source of truth: each (re)connect says, per conversation, the last seq held and
- * receives what was missed. A message sent is pending (shown "…") until its ack; pending messages
+ * server is the source of truth: each (re)connect says, per conversation, the seq up to which it
+ * holds every message (see top) and receives what was missed. A message sent is pending (shown "…") until its ack; pending messages
  * are sent again with the same cid after a reconnect (the server stores a cid once).
  *
  * Every string from the server, the visitor or the page is put in the DOM as text (textContent,
@@ -57,7 +57,16 @@ if (x && !x.show) {
       sessionStorage[SKEY] = J(M);
     } catch (e) {}
   };
-  const top = (c) => Math.max(0, ...Object.keys(M[c] || {}).map(Number));
+  // The seq this side holds every message up to: each message names the one before it (prev),
+  // so a gap left by a note is no loss, and one left by a message still on its way (two
+  // server processes) is asked for again on reconnecting.
+  const top = (c) => {
+    const after = {};
+    for (const m of Object.values(M[c] || {})) if (m.prev != null) after[m.prev] = m.seq;
+    let s = 0;
+    while (after[s] > s) s = after[s];
+    return s;
+  };
   const out = (frame) => ws && ws.readyState == 1 && (ws.send(J(frame)), 1);
   const cid = () => Math.random().toString(36).slice(2) + Date.now().toString(36);
   const merge = (list) => {
@@ -302,7 +311,7 @@ if (x && !x.show) {
   const stored = (p, c, f) => {
     delete P[f.cid];
     const conv = (C[c] = C[c] || { id: c, status: "new" });
-    (M[c] = M[c] || {})[f.seq] = { ...p.m, c, seq: f.seq, id: f.id, at: f.at, cid: f.cid };
+    (M[c] = M[c] || {})[f.seq] = { ...p.m, c, seq: f.seq, id: f.id, at: f.at, cid: f.cid, prev: f.prev };
     save();
     if (f.seq > (conv.last_seq || 0)) conv.last_seq = f.seq;
     if (p.f.c == null) {
@@ -403,7 +412,8 @@ if (x && !x.show) {
       const held = (M[c] = M[c] || {});
       const p = P[f.cid];
       if (p) stored(p, c, f);
-      else if (!held[f.seq]) {
+      else if (held[f.seq]) held[f.seq].prev = f.prev;
+      else {
         held[f.seq] = f;
         save();
         // Newer than the summary said when we connected: it arrived now.

@@ -127,6 +127,48 @@ def test_reconnecting_with_since_gets_every_message_once_in_order(server: LiveSe
     assert seqs == sorted(seqs)
 
 
+def test_each_message_names_the_one_before_it_on_its_side(server: LiveServer) -> None:
+    """``prev``: operators see every seq, so it is seq - 1; the visitor's chain skips notes.
+    A client that got seq 11 before seq 10 (two processes) knows from ``prev`` that it misses
+    one, and asks ``since`` the end of its unbroken chain."""
+    team = live_team(server)
+    operator = ChatOperator(server, team.site.key, team.admin.email)
+    visitor = ChatVisitor(server.url, team.site.key)
+    cid = new_cid()
+    first = visitor.say("Hello", cid=cid)  # seq 1
+    conversation = first["c"]
+    assert (first["seq"], first["prev"]) == (1, 0)
+    note = operator.say(conversation, "a private note", note=True)  # seq 2
+    assert (note["seq"], note["prev"]) == (2, 1)
+    reply = operator.say(conversation, "Hi! How can I help?")  # seq 3
+    assert (reply["seq"], reply["prev"]) == (3, 2)
+    live = visitor.wait_for(lambda f: f["t"] == "msg" and f["seq"] == 3)
+    assert live["prev"] == 1  # the note is not the visitor's: its gap is no loss
+    second = visitor.say("Thanks")  # seq 4
+    assert (second["seq"], second["prev"]) == (4, 3)
+    seen = operator.wait_for(lambda f: f["t"] == "msg" and f["seq"] == 4)
+    assert seen["prev"] == 3
+
+    # A resent first message's ack names the message before it too (none).
+    visitor.conversation = None
+    again = visitor.say("Hello", cid=cid)
+    assert (again["seq"], again["prev"]) == (1, 0)
+
+    # The backlog after a reconnect is a chain starting at the client's since.
+    last = lambda f: f["t"] == "msg" and f["seq"] == 4  # noqa: E731
+    visitor.connect({str(conversation): 0})
+    visitor.wait_for(last)
+    chain = [(f["seq"], f["prev"]) for f in visitor.messages(conversation)]
+    assert chain == [(1, 0), (3, 1), (4, 3)]
+    visitor.connect({str(conversation): 1})
+    visitor.wait_for(last)
+    assert [(f["seq"], f["prev"]) for f in visitor.messages(conversation)] == [(3, 1), (4, 3)]
+    operator.connect({str(conversation): 1})
+    operator.wait_for(last)
+    backlog = [(f["seq"], f["prev"]) for f in operator.messages(conversation)]
+    assert backlog == [(2, 1), (3, 2), (4, 3)]
+
+
 def test_identity_required_without_a_valid_hash_cannot_start(server: LiveServer) -> None:
     team = live_team(server, identity_required=True, identity_secret="s" * 32)
     from widget_server.widgets.service import identity_hash

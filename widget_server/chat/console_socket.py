@@ -187,9 +187,9 @@ async def _handle(
             text=frame.get("text"),
             file_id=frame.get("file"),
             note=frame.get("note") is True,
-            on_stored=lambda stored: listener.put(_echo(ack(stored), frame)),
+            on_stored=lambda stored: listener.put(_echo(ack(stored, console=True), frame)),
         )
-        return None if sent.new else ack(sent)
+        return None if sent.new else ack(sent, console=True)
     if kind == "take":
         taken = await service.take(state, access, conversation_id)
         return {"t": "ok", "conversation": (await events.summaries(state, taken))[1]}

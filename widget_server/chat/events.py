@@ -135,6 +135,7 @@ def message_event(
             base_url=settings.base_url,
             secret_key=settings.secret_key,
             console=console,
+            prev=conversation.prev_visible_seq,  # ``conversation`` as this message left it
         )
 
     event: dict[str, Any] = {"k": "msg", **_tags(conversation), "console_frame": frame(True)}

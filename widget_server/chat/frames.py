@@ -57,8 +57,13 @@ def message_frame(
     base_url: str,
     secret_key: str,
     console: bool,
+    prev: int | None = None,
 ) -> dict[str, Any]:
-    """A ``msg`` frame; ``console`` adds ``note`` (and ``author.id``), as operators see it."""
+    """A ``msg`` frame; ``console`` adds ``note`` (and ``author.id``), as operators see it.
+
+    ``prev`` is the seq of the message before this one on that side: operators see every
+    message, so it is ``seq - 1``; a visitor does not see notes, so the caller says it (from
+    ``Conversation.prev_visible_seq``, or the message before it in a backlog)."""
     if message.kind == "visitor":
         who: dict[str, Any] = {"name": visitor.name, "avatar": None}
     elif message.kind == "system":
@@ -81,6 +86,9 @@ def message_frame(
     }
     if console:
         frame["note"] = message.is_note
+        frame["prev"] = message.seq - 1
+    elif prev is not None:
+        frame["prev"] = prev
     return frame
 
 

@@ -49,6 +49,8 @@ class Conversation:
     assignee_id: int | None
     assigned_at: datetime | None
     last_seq: int
+    last_visible_seq: int  # the visitor's last message (not a note)
+    prev_visible_seq: int  # the visitor's message before that one
     visitor_read_seq: int
     operator_read_seq: int
     visitor_unread: int

@@ -54,6 +54,12 @@ class Sent:
     new: bool  # False: a resend of a stored message; nothing was stored
     event: dict[str, Any] | None = None  # the bus event to publish once committed
     conv_event: dict[str, Any] | None = None  # and the conversation's new summary
+    resent_prev: int = 0  # a resend's ``visitor_prev``, looked up
+
+    @property
+    def visitor_prev(self) -> int:
+        """The seq of the message before this one that the visitor sees (the ack's ``prev``)."""
+        return self.conversation.prev_visible_seq if self.new else self.resent_prev
 
 
 OnStored = Callable[[Sent], None]
@@ -107,7 +113,8 @@ async def _stored(conn: AsyncConnection, conversation_id: int, client_id: str) -
         return None
     conversation = await store.conversation(conn, conversation_id)
     assert conversation is not None
-    return Sent(found, conversation, new=False)
+    prev = await store.visible_seq_before(conn, conversation_id, found.seq)
+    return Sent(found, conversation, new=False, resent_prev=prev)
 
 
 async def _append(

@@ -158,6 +158,7 @@ async def backlog(
                 found = await store.visitor_by_id(conn, conversation.visitor_id)
                 assert found is not None
                 visitors[conversation.visitor_id] = found
+        prev = since[conversation.id]  # a visitor's chain: each message names the one before
         for message in messages:
             if message.author_id is not None and message.author_id not in authors:
                 authors[message.author_id] = await user(state, message.author_id)
@@ -169,14 +170,17 @@ async def backlog(
                     base_url=base,
                     secret_key=secret,
                     console=console,
+                    prev=prev,
                 )
             )
+            prev = message.seq
     return result
 
 
-def ack(sent: Any) -> dict[str, Any]:
+def ack(sent: Any, *, console: bool) -> dict[str, Any]:
+    """The answer to a ``send``, with ``prev`` as on ``msg`` frames."""
     message = sent.message
-    return {
+    frame = {
         "t": "ack",
         "cid": message.client_id,
         "c": message.conversation_id,
@@ -184,3 +188,5 @@ def ack(sent: Any) -> dict[str, Any]:
         "id": message.id,
         "at": frames.iso(message.created_at),
     }
+    frame["prev"] = message.seq - 1 if console else sent.visitor_prev
+    return frame

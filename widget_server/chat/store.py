@@ -136,8 +136,10 @@ def _next_seq_statement(
         "last_seq": conversations.c.last_seq + 1,
         "updated_at": bindparam("b_now", type_=conversations.c.updated_at.type),
     }
-    if with_text:
+    if with_text:  # a message the visitor sees (notes have no preview)
         values["last_text"] = bindparam("b_last_text", type_=conversations.c.last_text.type)
+        values["prev_visible_seq"] = conversations.c.last_visible_seq  # the old value
+        values["last_visible_seq"] = conversations.c.last_seq + 1
     if unread_for is not None:  # "visitor" or "operator": one more message they have not read
         counter = conversations.c[f"{unread_for}_unread"]
         values[counter.key] = counter + 1
@@ -435,6 +437,16 @@ async def message_by_client_id(
     )
     row = (await conn.execute(query)).first()
     return _message(row) if row else None
+
+
+async def visible_seq_before(conn: AsyncConnection, conversation_id: int, seq: int) -> int:
+    """The seq of the last message before ``seq`` that the visitor sees (0: none)."""
+    query = select(func.coalesce(func.max(chat_messages.c.seq), 0)).where(
+        chat_messages.c.conversation_id == conversation_id,
+        chat_messages.c.seq < seq,
+        chat_messages.c.kind.in_(VISIBLE_TO_VISITOR),
+    )
+    return int((await conn.execute(query)).scalar_one())
 
 
 async def message_by_id(conn: AsyncConnection, message_id: int) -> ChatMessage | None:

@@ -69,6 +69,11 @@ conversations = Table(
     # The client id of the message that opened it: a resent first message finds it again.
     Column("opening_client_id", String(64), nullable=False),
     Column("last_seq", Integer, nullable=False, default=0),
+    # The last message the visitor sees (notes are not seen) and the one before it: each visitor
+    # message frame carries ``prev``, so a client can tell a note's gap from a message still on
+    # its way from another process.
+    Column("last_visible_seq", Integer, nullable=False, default=0, server_default="0"),
+    Column("prev_visible_seq", Integer, nullable=False, default=0, server_default="0"),
     Column("visitor_read_seq", Integer, nullable=False, default=0),
     Column("operator_read_seq", Integer, nullable=False, default=0),
     # Messages each side has not read yet (the visitor: operator and system messages past

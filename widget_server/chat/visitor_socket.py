@@ -127,9 +127,9 @@ async def _handle(
             file_id=frame.get("file"),
             contact=contact if isinstance(contact, dict) else None,
             ip=ip,
-            on_stored=lambda stored: listener.put(ack(stored)),
+            on_stored=lambda stored: listener.put(ack(stored, console=False)),
         )
-        return None if sent.new else ack(sent)
+        return None if sent.new else ack(sent, console=False)
     if kind in ("typing", "read"):
         conversation = await service.visitor_conversation(state, visitor, frame.get("c"))
         if kind == "typing":

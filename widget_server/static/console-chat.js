@@ -382,6 +382,17 @@
     return Math.max.apply(null, Array.from(held.keys()));
   }
 
+  // The seq up to which this page holds every message of the conversation: operators see every
+  // seq (notes too), so a gap is a message still on its way from another server process, and a
+  // reconnect asks from before it.
+  function heldUpTo(id) {
+    var held = state.messages.get(id);
+    if (!held || !held.size) { return 0; }
+    var seq = Math.min.apply(null, Array.from(held.keys()));
+    while (held.has(seq + 1)) { seq += 1; }
+    return seq;
+  }
+
   function markRead() {
     var id = state.openId;
     if (id === null || document.hidden) { return; }
@@ -424,7 +435,7 @@
     setConnection(state.everConnected ? T.reconnecting : T.connecting, false);
     ws.addEventListener("open", function () {
       var since = {};
-      state.messages.forEach(function (_held, id) { since[id] = lastSeq(id); });
+      state.messages.forEach(function (_held, id) { since[id] = heldUpTo(id); });
       ws.send(JSON.stringify({ t: "hello", site: config.site, since: since }));
     });
     ws.addEventListener("message", function (event) {
