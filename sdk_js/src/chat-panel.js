@@ -1,35 +1,29 @@
 /* Vitrine chat panel: loaded by chat.js (the launcher) when the visitor opens the chat or has an
  * open conversation. The contract with the server is docs/chat-protocol.md.
  *
+ * This module holds the conversations and the socket, the panel's frame, the chat and the list
+ * of earlier chats; the forms (pre-chat, rating, transcript, leave-a-message) are in
+ * chat-forms.js and what every view is built from (texts, elements, error bar, HTTP calls) in
+ * chat-ui.js. esbuild bundles the three into dist/chat-panel.js.
+ *
  * It shares the object vitrine.c with the launcher: x.s (the session answer), x.root (the shadow
  * root), x.base, x.key, x.p (custom params), x.o (open), x.emit, x.badge(n), x.session() (asks for
  * a session again), x.close(); it sets x.show(on), x.send(frame) and x.upd(session).
  *
  * Messages are kept by conversation and seq (sessionStorage, so a reload shows them at once); the
  * server is the source of truth: each (re)connect says, per conversation, the seq up to which it
- * holds every message (see top) and receives what was missed. A message sent is pending (shown "…") until its ack; pending messages
- * are sent again with the same cid after a reconnect (the server stores a cid once).
+ * holds every message (see top) and receives what was missed. A message sent is pending (shown
+ * "…") until its ack; pending messages are sent again with the same cid after a reconnect (the
+ * server stores a cid once).
  *
  * Every string from the server, the visitor or the page is put in the DOM as text (textContent,
  * append of strings): never as HTML.
  */
 
-const D = document;
-const V = window.vitrine;
-const x = V && V.c;
+import { askContact, contact, offline, offlineThanks, rating, transcript } from "./chat-forms.js";
+import { D, J, T, button, errors, fail, h, post, x } from "./chat-ui.js";
 
 if (x && !x.show) {
-  const J = JSON.stringify;
-  const T = (key) => x.s.widget.texts[key] || "";
-  const h = (tag, props, ...kids) => {
-    const e = D.createElement(tag);
-    Object.assign(e, props);
-    e.append(...kids.filter((k) => k != null));
-    return e;
-  };
-  const button = (text, onclick, className = "") => h("button", { type: "button", textContent: text, onclick, className });
-  const field = (name, type, required) =>
-    h("input", { name, type, required, placeholder: T(name) + (required ? "" : ` (${T("optional")})`) });
   const live = (c) => c && c.status != "resolved";
   const SKEY = "_vcm" + x.key;
 
@@ -111,7 +105,6 @@ if (x && !x.show) {
       }, 4000);
     }
   });
-  const errors = h("div", { className: "e", role: "alert" });
   const body = h("div", { className: "b", role: "log" });
   const typingLine = h("div", { className: "y", ariaLive: "polite" });
   const prechat = h("div");
@@ -137,23 +130,6 @@ if (x && !x.show) {
   listButton.title = T("earlier");
   form.lastChild.firstChild.title = T("attach");
   form.lastChild.lastChild.setAttribute("aria-label", T("send"));
-
-  const fail = (message, retry) => {
-    errors.textContent = message ? message + (retry ? ` (${retry} s)` : "") : "";
-  };
-  // A 4xx answer's message (and its fields' messages) in the error bar.
-  const refused = (r) =>
-    r
-      .json()
-      .catch(() => ({}))
-      .then(({ error: e = {} }) => {
-        fail([...new Set([e.message || T("error"), ...(e.details || []).map((d) => d.message)])].join(" "));
-        throw 0;
-      });
-  const post = (path, data, raw) =>
-    fetch(`${x.base}/chat/${x.key}/${path}`, { method: "POST", body: raw ? data : J(data) }).then((r) =>
-      r.ok ? r.json().catch(() => ({})) : refused(r),
-    );
 
   const bubble = (m, pending) => {
     const mine = m.from == "visitor";
@@ -184,22 +160,11 @@ if (x && !x.show) {
       for (const m of Object.values(M[cur] || {}).sort((a, b) => a.seq - b.seq)) body.append(bubble(m));
       for (const p of Object.values(P)) if (p.f.c == cur) body.append(bubble(p.m, 1));
       if (cur != null && !open) body.append(h("div", { className: "m s", textContent: T("chat_ended") }));
-      // The pre-chat form: before a conversation starts, the fields the site asks for and the
-      // visitor has not given yet.
-      const need = ["name", "email", "phone"].filter(
-        (k) => !open && !Object.keys(P).length && (s.widget.prechat[k] || "off") != "off" && !s.visitor[k],
-      );
-      if (prechat.k != "" + need) {
-        prechat.k = "" + need;
-        prechat.textContent = "";
-        for (const k of need)
-          prechat.append(field(k, k == "email" ? "email" : k == "phone" ? "tel" : "text", s.widget.prechat[k] == "required"));
-        if (need.length) prechat.prepend(h("div", { textContent: T("prechat_title") }));
-      }
+      askContact(prechat, !open && !Object.keys(P).length);
       body.scrollTop = 1e9;
       read();
     } else if (view == "l") {
-      body.append(h("b", { textContent: T("earlier") }), button(T("new_chat"), () => ((cur = null), show("c"))));
+      body.append(h("b", { textContent: T("earlier") }), button(T("new_chat"), fresh));
       const list = Object.values(C).sort((a, b) => (a.updated_at < b.updated_at ? 1 : -1));
       if (!list.length) body.append(T("no_conversations"));
       for (const c of list) {
@@ -212,64 +177,16 @@ if (x && !x.show) {
         if (!live(c)) item.append(h("small", { textContent: ` · ${T("chat_ended")}` }));
         body.append(item);
       }
-    } else if (view == "r") {
-      let score = 0;
-      const stars = h("div", { className: "st" });
-      for (let n = 1; n < 6; n++) {
-        const star = button("★", () => {
-          score = n;
-          for (const b of stars.children) b.setAttribute("aria-pressed", b == star);
-        });
-        star.setAttribute("aria-label", n);
-        stars.append(star);
-      }
-      const comment = h("textarea", { rows: 3, placeholder: T("rate_comment") });
-      body.append(
-        h("b", { textContent: T("rate_title") }),
-        stars,
-        comment,
-        button(T("rate_send"), () => {
-          if (score) out({ t: "rate", c: rated, score, comment: comment.value.trim() });
-          show("t");
-        }),
-      );
-    } else if (view == "t") {
-      const email = h("input", { type: "email", placeholder: T("email"), value: s.visitor.email || "" });
-      const box = h("div", {}, h("b", { textContent: T("transcript_label") }), email);
-      box.append(
-        button(T("transcript_send"), () =>
-          post("transcript", { token: s.token, c: rated, email: email.value.trim() })
-            .then(() => {
-              fail();
-              box.textContent = T("transcript_sent");
-            })
-            .catch(() => {}),
-        ),
-      );
-      body.append(h("div", { className: "m s", textContent: T("rate_thanks") }), box, button(T("new_chat"), () => ((cur = null), show("c"))));
-    } else if (view == "f") {
-      // The leave-a-message form (outside working hours).
-      const fields = ["name", "email", "phone"].map((k) => field(k, k == "email" ? "email" : "text", 0));
-      const message = h("textarea", { rows: 4, required: true, placeholder: T("message") });
-      const offline = h("form", {}, h("b", { textContent: T("offline_title") }), T("offline_text"), ...fields, message, h("button", { textContent: T("offline_send") }));
-      offline.onsubmit = (e) => {
-        e.preventDefault();
-        const data = { i: V.i, v: V.visit, token: s.token, text: message.value.trim(), u: location.href, params: x.p };
-        for (const f of fields) data[f.name] = f.value.trim();
-        post("offline", data)
-          .then(() => {
-            fail();
-            show("d");
-          })
-          .catch(() => {});
-      };
-      body.append(offline);
-    } else body.append(h("div", { className: "m s", textContent: T("offline_thanks") }));
+    } else if (view == "r") rating(body, rated, () => show("t"));
+    else if (view == "t") transcript(body, rated, fresh);
+    else if (view == "f") offline(body, () => show("d"));
+    else offlineThanks(body);
   };
   const show = (name) => {
     view = name;
     draw();
   };
+  const fresh = () => ((cur = null), show("c"));
   // After news: forms being filled in (rating, transcript, offline message) are left alone.
   const redraw = () => (view == "c" || view == "l") && draw();
 
@@ -292,9 +209,8 @@ if (x && !x.show) {
     const f = { t: "send", c, cid: cid(), text: words };
     if (upload) f.file = upload.id;
     if (c == null) {
-      const contact = {};
-      for (const input of prechat.querySelectorAll("input")) contact[input.name] = input.value.trim();
-      if (Object.keys(contact).length) f.contact = contact;
+      const given = contact(prechat);
+      if (Object.keys(given).length) f.contact = given;
       // One conversation starts once: later messages wait for its ack to know its id.
       if (Object.values(P).some((p) => p.f.c == null)) f.w = 1;
       cur = null;

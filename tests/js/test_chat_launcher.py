@@ -1,6 +1,7 @@
 """The chat launcher (chat.js) in real Chromium against the real server: it loads only when the
 site's chat is on, loads the panel only when opened, takes the calls a page made before anything
-loaded, hides outside working hours or offers the leave-a-message form, and fills a narrow screen.
+loaded, hides outside working hours or offers the leave-a-message form (saying when to try again
+once its rate limit refuses), and fills a narrow screen.
 """
 
 from __future__ import annotations
@@ -195,6 +196,41 @@ def test_outside_working_hours_with_form_the_visitor_leaves_a_message(
     )
     assert message.visitor_key == page.evaluate("vitrine.i")
     assert message.page_url == chat_pages.url("chat.html")
+    assert seen == []
+
+
+def test_the_offline_form_refused_by_its_rate_limit_shows_when_to_try_again(
+    chat_site: Any, chat_server: LiveServer, chat_pages: SitePages, page: Any
+) -> None:
+    site: ChatSite = chat_site(always_open=False, hours=CLOSED_ALL_WEEK, offline_mode="form")
+    seen = watch(page)
+    page.goto(chat_pages.url("chat.html"))
+    open_chat(page)
+    form = panel(page).locator(".b form")
+    form.wait_for(state="visible")
+    visitor = page.evaluate("vitrine.i")
+
+    async def use_up_the_hour(state: Runtime) -> None:
+        for n in range(offline.PER_VISITOR):
+            body = {"i": visitor, "email": "ann@example.com", "text": f"Message {n}"}
+            await offline.leave_offline_message(
+                state.engine, site.site, body, ip="203.0.113.9", console_url="-"
+            )
+
+    seed(chat_server, use_up_the_hour)
+    form.locator("input[name=email]").fill("ann@example.com")
+    form.locator("textarea").fill("One more?")
+    with page.expect_response(lambda r: "/offline" in r.url) as refused:
+        form.locator("button").click()
+    assert refused.value.status == 429
+    retry = int(refused.value.headers["retry-after"])
+    assert 0 < retry <= 3601
+    message = refused.value.json()["error"]["message"]
+    assert message == "Too many messages. Try again later."
+    # The same line as a socket's rate limit: the server's message and the seconds to wait.
+    error = panel(page).locator(".e")
+    wait_until(page, lambda: error.text_content() == f"{message} ({retry} s)")
+    assert form.is_visible() and form.locator("textarea").input_value() == "One more?"
     assert seen == []
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
 from widget_server.accounts.models import Site
@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from widget_server.runtime import Runtime
 
 TOKEN_SALT = "chat-visitor"  # noqa: S105 (a salt, not a secret)
+# A token is good for this long after it was issued. Every session (each page load that shows the
+# chat) issues a fresh one, so a visitor who comes back within the time keeps their chats, and a
+# token copied off a device stops opening them after it.
+TOKEN_MAX_AGE = 90 * 24 * 3600
 MAX_PARAMS = 50
 MAX_PARAM_VALUE = 1024
 _PARAM_KEY = re.compile(r"^.{1,40}$", re.DOTALL)
@@ -37,8 +41,8 @@ _VISITOR_KEY = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 # --- tokens ----------------------------------------------------------------------------------
 
 
-def _serializer(secret_key: str) -> URLSafeSerializer:
-    return URLSafeSerializer(secret_key, salt=TOKEN_SALT)
+def _serializer(secret_key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=TOKEN_SALT)
 
 
 def visitor_token(secret_key: str, site_id: int, visitor_id: int) -> str:
@@ -46,12 +50,13 @@ def visitor_token(secret_key: str, site_id: int, visitor_id: int) -> str:
 
 
 def token_visitor_id(secret_key: str, site_id: int, token: object) -> int | None:
-    """The chat visitor id a token was issued for on this site, or None."""
+    """The chat visitor id a token was issued for on this site, or None (also when it is older
+    than ``TOKEN_MAX_AGE``)."""
     if not isinstance(token, str) or not token or len(token) > 512:
         return None
     try:
-        payload = _serializer(secret_key).loads(token)
-    except BadSignature:
+        payload = _serializer(secret_key).loads(token, max_age=TOKEN_MAX_AGE)
+    except BadSignature:  # SignatureExpired included
         return None
     if not isinstance(payload, dict) or payload.get("s") != site_id:
         return None
