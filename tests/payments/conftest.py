@@ -74,6 +74,11 @@ async def queued(state: Runtime, topic: str) -> int:
         return int((await conn.execute(query)).scalar_one())
 
 
+async def issued_visit(state: Runtime, team: SiteTeam) -> int:
+    """A visit number the site's counter gave out (orders only join visits that exist)."""
+    return await state.counter.numbers.take(state.engine, team.site.id)
+
+
 async def make_offer(state: Runtime, team: SiteTeam, **values: Any) -> Offer:
     body: dict[str, Any] = {
         "slug": "ebook",

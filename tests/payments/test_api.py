@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.conftest import SiteTeam
-from tests.payments.conftest import Calls, make_offer, queued
+from tests.payments.conftest import Calls, issued_visit, make_offer, queued
 from widget_server.errors import Conflict, Forbidden
 from widget_server.payments import offers, service
 from widget_server.runtime import Runtime
@@ -183,6 +183,21 @@ async def test_checkout_link_validation_and_unknown_offer(
         "/api/v2/checkout_links", json={"offer": "missing"}, headers=auth(secret)
     )
     assert unknown.status_code == 404
+    # A visit the site's counter never gave out: refused, nothing stored.
+    issued = await issued_visit(state, team)
+    made_up = await client.post(
+        "/api/v2/checkout_links",
+        json={"offer": "ebook", "visit": issued + 100_000},
+        headers=auth(secret),
+    )
+    assert made_up.status_code == 422
+    [detail] = made_up.json()["error"]["details"]
+    assert (detail["field"], detail["code"]) == ("visit", "unknown_visit")
+    assert await service.list_orders(state.engine, team.site.id, None, 10) == []
+    joined = await client.post(
+        "/api/v2/checkout_links", json={"offer": "ebook", "visit": issued}, headers=auth(secret)
+    )
+    assert joined.status_code == 201 and joined.json()["order"]["visit_number"] == issued
     for metadata in ([], ["a"], "", "cart", 0, 7, 1.5, True, False):
         wrong = await client.post(
             "/api/v2/checkout_links",
@@ -267,14 +282,15 @@ async def test_pay_link_redirects_guests_and_hides_members_only_offers(
     await make_offer(state, team)
     await make_offer(state, team, slug="members", guest_allowed=False)
     await make_offer(state, team, slug="retired", active=False)
-    client.cookies.set("_vt", "42.1700000000000.")
+    visit = await issued_visit(state, team)
+    client.cookies.set("_vt", f"{visit}.1700000000000.")
     guest = await client.get(
         f"/pay/{team.site.key}/ebook", headers={"Accept-Language": "ru-RU,ru;q=0.9,en;q=0.5"}
     )
     assert guest.status_code == 303
     assert guest.headers["location"].startswith("http://testserver/pay/sandbox/ord_")
     [order] = await service.list_orders(state.engine, team.site.id, None, 10)
-    assert (order.status, order.visit_number, order.language) == ("pending", 42, "ru")
+    assert (order.status, order.visit_number, order.language) == ("pending", visit, "ru")
     assert order.customer_email is None
     for path in ("members", "retired", "missing"):
         assert (await client.get(f"/pay/{team.site.key}/{path}")).status_code == 404

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import SiteTeam
 from tests.counter.conftest import STAND_IN, baked_config
-from tests.payments.conftest import make_offer
+from tests.payments.conftest import issued_visit, make_offer
 from widget_server.payments import buy, service
 from widget_server.runtime import Runtime
 
@@ -67,18 +67,34 @@ async def test_the_pay_link_takes_the_visit_from_the_query_over_the_cookie(
     state: Runtime, team: SiteTeam, client: httpx.AsyncClient
 ) -> None:
     await make_offer(state, team)
-    client.cookies.set("_vt", "42.1700000000000.")
-    response = await client.get(f"/pay/{team.site.key}/ebook?visit=1234")
+    first, second = await issued_visit(state, team), await issued_visit(state, team)
+    client.cookies.set("_vt", f"{first}.1700000000000.")
+    response = await client.get(f"/pay/{team.site.key}/ebook?visit={second}")
     assert response.status_code == 303
     assert response.headers["location"].startswith("http://testserver/pay/sandbox/ord_")
-    assert await only_order_visit(state, team) == 1234
+    assert await only_order_visit(state, team) == second
+
+
+async def test_a_visit_the_counter_never_gave_out_is_ignored(
+    state: Runtime, team: SiteTeam, client: httpx.AsyncClient
+) -> None:
+    """A made-up number (or another site's) must not credit a source with the sale."""
+    await make_offer(state, team)
+    issued = await issued_visit(state, team)
+    response = await client.get(f"/pay/{team.site.key}/ebook?visit={issued + 100_000}")
+    assert response.status_code == 303
+    assert await only_order_visit(state, team) is None
+    client.cookies.set("_vt", "999.1700000000000.")  # below the first number (1000)
+    await client.get(f"/pay/{team.site.key}/ebook")
+    orders = await service.list_orders(state.engine, team.site.id, None, 10)
+    assert [order.visit_number for order in orders] == [None, None]
 
 
 @pytest.mark.parametrize(
     ("query", "cookie", "expected"),
     [
-        ("visit=0", "42.1700000000000.", 42),
-        ("visit=-3", "42.1700000000000.", 42),
+        ("visit=0", "{issued}.1700000000000.", "issued"),
+        ("visit=-3", "{issued}.1700000000000.", "issued"),
         ("visit=abc", None, None),
         ("visit=1.5", None, None),
         ("visit=%C2%B2", None, None),  # "²" is a digit to str.isdigit, not to int()
@@ -92,14 +108,15 @@ async def test_a_visit_that_is_not_a_positive_number_is_ignored(
     client: httpx.AsyncClient,
     query: str,
     cookie: str | None,
-    expected: int | None,
+    expected: str | None,
 ) -> None:
     await make_offer(state, team)
+    issued = await issued_visit(state, team)
     if cookie:
-        client.cookies.set("_vt", cookie)
+        client.cookies.set("_vt", cookie.format(issued=issued))
     response = await client.get(f"/pay/{team.site.key}/ebook?{query}")
     assert response.status_code == 303
-    assert await only_order_visit(state, team) == expected
+    assert await only_order_visit(state, team) == (issued if expected else None)
 
 
 async def test_a_bad_visit_cookie_is_ignored_too(

@@ -14,6 +14,7 @@ from tests.conftest import SiteTeam, make_settings
 from tests.payments.conftest import (
     Calls,
     FakeStripe,
+    issued_visit,
     make_offer,
     queued,
     session_obj,
@@ -71,11 +72,12 @@ async def test_checkout_session_request_carries_the_order_and_our_idempotency_ke
     state: Runtime, team: SiteTeam, client: httpx.AsyncClient, secret: str, fake_stripe: FakeStripe
 ) -> None:
     await make_offer(state, team)
+    visit = await issued_visit(state, team)
     data = await checkout(
         client,
         secret,
         customer_email="buyer@example.com",
-        visit=7,
+        visit=visit,
         metadata={"ref": "x"},
         language="fr",
     )
@@ -92,14 +94,14 @@ async def test_checkout_session_request_carries_the_order_and_our_idempotency_ke
     assert form["client_reference_id"] == order_id
     assert form["metadata[order]"] == order_id
     assert form["metadata[site]"] == str(team.site.id)
-    assert form["metadata[visit]"] == "7"
+    assert form["metadata[visit]"] == str(visit)
     assert form["customer_email"] == "buyer@example.com"
     assert form["locale"] == "fr"  # Stripe's page in the buyer's language
     assert "{CHECKOUT_SESSION_ID}" in form["success_url"]
     assert form["cancel_url"].endswith("/pay/order/" + order_id)
     order = await order_of(state, team, order_id)
     assert order.checkout_id == data["url"].rsplit("/", 1)[1]
-    assert (order.gateway, order.status, order.visit_number) == ("stripe", "pending", 7)
+    assert (order.gateway, order.status, order.visit_number) == ("stripe", "pending", visit)
     assert (order.language, data["order"]["language"]) == ("fr", "fr")
 
 

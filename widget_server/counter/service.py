@@ -283,12 +283,20 @@ async def record_hit(
     return number, new
 
 
+async def visit_issued(state: Runtime, site_id: int, number: int) -> bool:
+    """Whether the site's counter ever gave out this visit number: what joins an event or an
+    order to a visit must name one (a made-up number would credit a source with it)."""
+    return await state.counter.numbers.was_issued(state.engine, site_id, number)
+
+
+def unknown_visit() -> InvalidRequest:
+    return invalid("visit", _("Unknown visit number."), "unknown_visit")
+
+
 async def track_server_event(state: Runtime, site_id: int, event: ServerEvent) -> None:
     """Buffer an event sent by the site's backend, optionally joined to a visit."""
-    if event.visit is not None and not await state.counter.numbers.was_issued(
-        state.engine, site_id, event.visit
-    ):
-        raise invalid("visit", _("Unknown visit number."), "unknown_visit")
+    if event.visit is not None and not await visit_issued(state, site_id, event.visit):
+        raise unknown_visit()
     state.counter.buffer.add(
         event={
             "site_id": site_id,

@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute, Route
 
 from widget_server.access.routes import current_customer
 from widget_server.accounts import service as accounts
+from widget_server.counter import service as counter
 from widget_server.errors import BadRequest, NotFound
 from widget_server.i18n import _, negotiate
 from widget_server.payments import money, offers, sandbox, service
@@ -34,10 +35,13 @@ def _visit_from_cookie(request: Request) -> int | None:
     return _visit_number(request.cookies.get("_vt", "").split(".", 1)[0])
 
 
-def _visit_of(request: Request) -> int | None:
+async def _visit_of(request: Request, state: Runtime, site_id: int) -> int | None:
     """``?visit=N`` (what a buy button sends: the counter's visit on the site's page), else the
-    ``_vt`` cookie."""
-    return _visit_number(request.query_params.get("visit", "")) or _visit_from_cookie(request)
+    ``_vt`` cookie; a number the site's counter never gave out is ignored."""
+    number = _visit_number(request.query_params.get("visit", "")) or _visit_from_cookie(request)
+    if number is None or not await counter.visit_issued(state, site_id, number):
+        return None
+    return number
 
 
 async def pay_link(request: Request) -> Response:
@@ -59,7 +63,7 @@ async def pay_link(request: Request) -> Response:
         state,
         offer,
         customer_email=customer.email if customer else None,
-        visit_number=_visit_of(request),
+        visit_number=await _visit_of(request, state, site.id),
         language=negotiate(request.headers.get("accept-language")),
     )
     return RedirectResponse(url, status_code=303)

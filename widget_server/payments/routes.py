@@ -11,6 +11,7 @@ from starlette.routing import BaseRoute, Route
 
 from widget_server.api.auth import api_caller
 from widget_server.api.idempotency import idempotent
+from widget_server.counter import service as counter
 from widget_server.errors import BadRequest, InvalidRequest, field_error, invalid
 from widget_server.i18n import _
 from widget_server.payments import offers, service, stripe_gateway
@@ -110,6 +111,8 @@ async def api_create_checkout_link(request: Request) -> Response:
         raise InvalidRequest(" ".join(d["message"] for d in details), details=details)
     assert isinstance(slug, str)
     state = runtime(request)
+    if visit is not None and not await counter.visit_issued(state, caller.site.id, visit):
+        raise counter.unknown_visit()
     offer = await active_offer(state, caller.site.id, slug)
     order, url = await open_checkout(
         state,
