@@ -66,6 +66,19 @@
     }
   });
 
+  // The site's sections scroll sideways on narrow screens: bring the current one into view
+  // (centred), without moving the page itself. In the wide sidebar nothing scrolls.
+  function showCurrentSection() {
+    var nav = document.querySelector("nav.tabs");
+    var current = nav && nav.querySelector("a[aria-current='page']");
+    if (!current || nav.scrollWidth <= nav.clientWidth) { return; }
+    var box = nav.getBoundingClientRect();
+    var link = current.getBoundingClientRect();
+    nav.scrollLeft += link.left - box.left - (box.width - link.width) / 2;
+  }
+  showCurrentSection();
+  window.addEventListener("resize", showCurrentSection);
+
   document.addEventListener("change", function (event) {
     var select = event.target;
     if (select.matches && select.matches("select[data-autosubmit]") && select.form) {
