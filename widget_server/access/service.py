@@ -20,13 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from widget_server.access import store
 from widget_server.access.store import Customer, Grant
+from widget_server.accounts import store as accounts_store
 from widget_server.accounts.models import Access
 from widget_server.accounts.service import hash_password, require_admin
 from widget_server.db.metadata import utcnow
 from widget_server.errors import Conflict, InvalidRequest, NotFound, field_error, invalid
-from widget_server.i18n import _, current_language
+from widget_server.i18n import _, current_language, ngettext
 from widget_server.outbox import service as outbox
 from widget_server.payments import service as payments
+from widget_server.payments.hooks import BuyerNote
 from widget_server.payments.models import Order
 from widget_server.payments.offers import CUSTOMER_FIELDS
 from widget_server.runtime import Runtime
@@ -47,7 +49,7 @@ class Purchase:
 
 def install(state: Runtime) -> None:
     """Register the hooks on the app; links in the e-mails start with its base URL."""
-    state.payment_hooks.register(HOOK, paid=on_paid, refunded=on_refund)
+    state.payment_hooks.register(HOOK, paid=on_paid, refunded=on_refund, note=buyer_note)
 
 
 def normal_email(email: str) -> str:
@@ -159,6 +161,56 @@ async def on_refund(state: Runtime, conn: AsyncConnection, order: Order) -> None
     grant = await store.grant_of_order(conn, order.id)
     if grant is not None:
         await _revoke(conn, grant, order)
+
+
+def masked(email: str) -> str:
+    """Enough of an address for its owner to recognise it, not for a stranger holding the
+    order's page to learn it: ``jeanne.martin@example.com`` → ``j•••n@example.com``."""
+    local, _at, domain = email.partition("@")
+    shown = local[0] + "•••" + local[-1] if len(local) > 2 else local[:1] + "•••"
+    return f"{shown}@{domain}"
+
+
+async def buyer_note(state: Runtime, order: Order) -> BuyerNote | None:
+    """What the buyer of an access offer reads under the payment's result: where the link went,
+    that it comes once the payment is confirmed, or that the seller gives access by hand."""
+    if order.offer_id is None or order.status in ("failed", "expired", "refunded"):
+        return None
+    async with state.engine.connect() as conn:
+        offer = await payments.offer_in(conn, order.offer_id)
+        if offer is None or not offer.grants:
+            return None
+        if order.status == "pending":
+            return BuyerNote(
+                _("Once the payment is confirmed, we e-mail you a link to open your purchase.")
+            )
+        grant = await store.grant_of_order(conn, order.id)
+        holder = await store.customer_by_id(conn, grant.customer_id) if grant else None
+        flagged = await store.is_flagged(conn, order.id)
+        site = await accounts_store.site_by_id(conn, order.site_id)
+    key = site.key if site else ""
+    if grant is not None and grant.status == "active" and holder is not None:
+        days = LINK_LIFETIME.days
+        return BuyerNote(
+            ngettext(
+                "We sent a link to open your purchase to %(email)s. It works once, within "
+                "%(num)d day.",
+                "We sent a link to open your purchase to %(email)s. It works once, within "
+                "%(num)d days.",
+                days,
+            )
+            % {"email": masked(holder.email), "num": days},
+            link=f"/account/link?site={key}",
+            link_text=_("No e-mail? Ask for a new link"),
+        )
+    if flagged:
+        return BuyerNote(
+            _(
+                "The payment did not tell us your e-mail address, so the seller gives you access "
+                "by hand. Write to them with your order reference: {ref}."
+            ).format(ref=order.public_id)
+        )
+    return None
 
 
 # --- links and sessions ------------------------------------------------------------------------

@@ -253,6 +253,14 @@ async def resolve_manual(conn: AsyncConnection, order_id: int, now: datetime) ->
     )
 
 
+async def is_flagged(conn: AsyncConnection, order_id: int) -> bool:
+    """Whether the order still waits for an admin to give its access by hand."""
+    query = select(manual_access.c.id).where(
+        manual_access.c.order_id == order_id, manual_access.c.resolved_at.is_(None)
+    )
+    return (await conn.execute(query)).first() is not None
+
+
 async def flagged_orders(conn: AsyncConnection, site_id: int) -> list[int]:
     query = (
         select(manual_access.c.order_id)

@@ -21,17 +21,43 @@ if TYPE_CHECKING:
 Hook = Callable[["Runtime", AsyncConnection, Order], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class BuyerNote:
+    """What a feature tells the buyer on the order's page, under the payment's result: what
+    happens next (an e-mail on its way, access given by hand), with an optional link."""
+
+    text: str
+    link: str | None = None
+    link_text: str | None = None
+
+
+NoteHook = Callable[["Runtime", Order], Awaitable[BuyerNote | None]]
+
+
 @dataclass
 class PaymentHooks:
     paid: dict[str, Hook] = field(default_factory=dict)
     refunded: dict[str, Hook] = field(default_factory=dict)
+    notes: dict[str, NoteHook] = field(default_factory=dict)
 
     def register(
-        self, kind: str, *, paid: Hook | None = None, refunded: Hook | None = None
+        self,
+        kind: str,
+        *,
+        paid: Hook | None = None,
+        refunded: Hook | None = None,
+        note: NoteHook | None = None,
     ) -> None:
         """``paid(state, conn, order)`` runs once when an order becomes paid; ``refunded`` each
-        time its refunded total grows. A second registration of ``kind`` replaces the first."""
+        time its refunded total grows; ``note(state, order)`` is read each time the buyer opens
+        the order's page. A second registration of ``kind`` replaces the first."""
         if paid is not None:
             self.paid[kind] = paid
         if refunded is not None:
             self.refunded[kind] = refunded
+        if note is not None:
+            self.notes[kind] = note
+
+    async def notes_for(self, state: Runtime, order: Order) -> list[BuyerNote]:
+        found = [await note(state, order) for note in list(self.notes.values())]
+        return [note for note in found if note is not None]

@@ -89,6 +89,9 @@ async def _page(request: Request, order: Order, mode: str) -> Response:
             kind == "awaiting_payment"
             for kind, _data in await service.timeline(state.engine, order.id)
         ),
+        "notes": await state.payment_hooks.notes_for(state, order) if mode == "status" else [],
+        # A card or delayed payment still being confirmed: the page looks again by itself.
+        "refresh": mode == "status" and order.status == "pending" and order.gateway != "manual",
     }
     return templates.TemplateResponse(request, PAGE, context)
 
