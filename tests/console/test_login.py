@@ -164,3 +164,13 @@ async def test_the_session_cookie_is_secure_behind_https(tmp_path: Path) -> None
     assert "; secure" in cookie
     assert "httponly" in cookie
     assert "samesite=lax" in cookie
+
+
+async def test_pages_name_their_icon_so_browsers_do_not_ask_for_a_missing_favicon(
+    client: httpx.AsyncClient,
+) -> None:
+    page = await client.get("/console/login")
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page.text
+    icon = await client.get("/static/favicon.svg")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"].startswith("image/svg+xml")

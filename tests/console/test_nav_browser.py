@@ -30,9 +30,14 @@ def test_admins_get_the_sections_grouped_beside_the_page(
     live_server: LiveServer, page: Any, tmp_path: Path
 ) -> None:
     team = seed(live_server, create_team)
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     page.set_viewport_size({"width": 1280, "height": 800})
     log_in(page, live_server, "owner@example.com")
     page.goto(f"{live_server.url}/console/sites/{team.site.key}/webhooks")
+    # Nothing the pages ask for is missing (the browser's favicon request included).
+    page.wait_for_load_state("networkidle")
+    assert failed == []
 
     headings = page.locator("nav.tabs .tabs-heading")
     assert headings.all_inner_texts() == [
