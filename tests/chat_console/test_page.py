@@ -1,10 +1,11 @@
-"""The Chats page over HTTP: who may open it, /console/chats, and the console's
-Content-Security-Policy."""
+"""The Chats page over HTTP: who may open it, /console/chats, the console's
+Content-Security-Policy, and the page's script modules."""
 
 from __future__ import annotations
 
 import json
 import re
+from urllib.parse import urljoin
 
 import httpx
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from tests.conftest import PASSWORD, SiteTeam, create_team, log_in
 from widget_server.accounts import operators
 from widget_server.accounts import service as accounts
+from widget_server.app import STATIC_DIR
 from widget_server.middleware import console_policy
 from widget_server.runtime import Runtime
 from widget_server.widgets import service as widgets
@@ -48,7 +50,7 @@ async def test_every_member_opens_the_page(
     user = getattr(team, who)
     assert config["site"] == team.site.key
     assert config["me"] == {"id": user.id, "name": user.name, "admin": who != "operator"}
-    assert '<script src="/static/console-chat.js" defer></script>' in page.text
+    assert '<script type="module" src="/static/console-chat/main.js"></script>' in page.text
     # Only admins get the "All" tab and the assign select (with every active member in it).
     admin_parts = ['data-tab="all"', 'id="chat-assign"']
     for part in admin_parts:
@@ -140,9 +142,36 @@ async def test_console_pages_carry_the_policy(
 
 async def test_other_answers_keep_their_own_headers(client: httpx.AsyncClient) -> None:
     assert "Content-Security-Policy" not in (await client.get("/healthz")).headers
-    script = await client.get("/static/console-chat.js")
+    script = await client.get("/static/console-chat/main.js")
     assert script.status_code == 200
     assert "Content-Security-Policy" not in script.headers
+
+
+SCRIPTS = STATIC_DIR / "console-chat"
+# `import … from "./x.js"` and `import "./x.js"`: how the page's modules name each other.
+IMPORT = re.compile(r'^import\s+(?:[^"\']*?\s+from\s+)?["\']([^"\']+)["\'];?\s*$', re.M)
+
+
+async def test_every_module_of_the_page_is_served_as_javascript(client: httpx.AsyncClient) -> None:
+    # A module script only runs if every module it imports, transitively, loads with a JavaScript
+    # type: one missing file or a wrong type and the whole page is dead.
+    entry = "/static/console-chat/main.js"
+    seen: set[str] = set()
+    todo = [entry]
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        response = await client.get(path)
+        assert response.status_code == 200, path
+        media_type = response.headers["content-type"].split(";")[0].strip()
+        assert media_type in {"text/javascript", "application/javascript"}, (path, media_type)
+        for target in IMPORT.findall(response.text):
+            assert target.startswith("./"), (path, target)  # same origin, no bare specifiers
+            todo.append(urljoin(path, target))
+    # ... and no file of the folder is left out of the page.
+    assert seen == {f"/static/console-chat/{file.name}" for file in SCRIPTS.glob("*.js")}
 
 
 def test_the_socket_host_comes_from_the_base_url() -> None:

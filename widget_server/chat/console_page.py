@@ -1,9 +1,10 @@
 """The operator console's live chat page (GET /console/sites/KEY/chats) and /console/chats.
 
-The page is a shell: the conversations, messages and side panel are filled in by
-``static/console-chat.js`` through the console socket and the console JSON routes (see
-docs/chat-protocol.md). Everything the script needs from the server (ids, the CSRF token, the
-interface texts in the reader's language) travels in a non-executable JSON block.
+The page is a shell: the conversations, messages and side panel are filled in by the native ES
+modules under ``static/console-chat/`` (entry ``main.js``, no build step) through the console
+socket and the console JSON routes (see docs/chat-protocol.md). Everything the scripts need from
+the server (ids, the CSRF token, the interface texts in the reader's language) travels in a
+non-executable JSON block.
 """
 
 from __future__ import annotations
