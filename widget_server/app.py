@@ -14,7 +14,6 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
 
 from widget_server import errorpages, errors, jobs
 from widget_server.access import api as access_api
@@ -50,6 +49,7 @@ from widget_server.payments import pages as payment_pages
 from widget_server.payments import routes as payment_routes
 from widget_server.runtime import Runtime, runtime
 from widget_server.settings import Settings
+from widget_server.statics import CachedStaticFiles
 from widget_server.widgets import routes as widget_routes
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ def create_app(settings: Settings) -> Starlette:
 
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
-        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+        Mount("/static", app=CachedStaticFiles(directory=STATIC_DIR), name="static"),
         *files_routes.routes,
         *console_routes.routes,
         *outbox_routes.routes,
