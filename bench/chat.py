@@ -3,6 +3,7 @@ latency visitor → operator in one process and across two processes sharing a d
 
     .venv/bin/python bench/chat.py [--sockets 10000] [--rate 500] [--seconds 10]
                                    [--postgres URL] [--redis URL] [--skip-idle] [--skip-two]
+                                   [--skip-baseline]
 
 1. **Idle sockets.** Starts one ``vitrine serve``-like uvicorn process (SQLite in a temporary
    folder, a site with the chat on), opens ``--sockets`` visitor sockets to it (``hello`` with a
@@ -17,6 +18,11 @@ latency visitor → operator in one process and across two processes sharing a d
    another, both on one PostgreSQL database (``--postgres``, default the machine's local server)
    and one Redis (``--redis``). Goal: p99 ≤ 40 ms.
 
+Before each delivery run, the same load goes through a bare relay (``serve_bare``: Starlette
+WebSockets on the same uvicorn settings, no database, no bus, no checks) and its line ``bare`` is
+printed, then the run's p99 as a multiple of it. The goals are absolute, but this machine is
+shared and its speed swings from minute to minute: the bare line says what it could do just then.
+
 The client is this script (asyncio + the ``websockets`` library), on the same 2-core machine as
 the servers; the figures include its own scheduling delays.
 """
@@ -26,7 +32,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
+import os
 import resource
 import secrets
 import signal
@@ -126,11 +134,75 @@ async def seed(database_url: str) -> str:
         await engine.dispose()
 
 
+def serve_bare(port: int) -> None:
+    """The baseline: a bare Starlette app on the same uvicorn settings that only relays, with no
+    database, bus or checks: each visitor frame is parsed, acknowledged to its sender and
+    forwarded to every operator socket. What delivery costs on this machine right now."""
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.routing import WebSocketRoute
+    from starlette.websockets import WebSocket, WebSocketDisconnect
+
+    from widget_server.cli import WEBSOCKET_OPTIONS
+
+    operators: set[WebSocket] = set()
+
+    async def operator(ws: WebSocket) -> None:
+        await ws.accept()
+        operators.add(ws)
+        try:
+            while True:
+                await ws.receive_text()
+        except WebSocketDisconnect:
+            operators.discard(ws)
+
+    async def visitor(ws: WebSocket) -> None:
+        await ws.accept()
+        try:
+            while True:
+                frame = json.loads(await ws.receive_text())
+                ack = {"t": "ack", "cid": frame["cid"], "c": frame.get("c") or 1}
+                await ws.send_text(json.dumps(ack))
+                out = json.dumps({"t": "msg", "cid": frame["cid"], "text": frame.get("text")})
+                for target in list(operators):
+                    await target.send_text(out)
+        except WebSocketDisconnect:
+            pass
+
+    raise_fd_limit()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: None)
+    routes = [WebSocketRoute("/bare/operator", operator), WebSocketRoute("/bare/visitor", visitor)]
+    uvicorn.run(
+        Starlette(routes=routes),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        backlog=4096,
+        timeout_graceful_shutdown=5,
+        **WEBSOCKET_OPTIONS,
+    )
+
+
 @contextlib.contextmanager
 def server(database_url: str, redis_url: str, data_dir: str) -> Iterator[tuple[int, int]]:
     """(port, pid) of a running server; stopped with SIGTERM on the way out."""
     port = free_port()
-    args = ["serve", database_url, redis_url, str(port), data_dir]
+    with process_on(port, ["serve", database_url, redis_url, str(port), data_dir]) as pid:
+        yield port, pid
+
+
+@contextlib.contextmanager
+def bare_server() -> Iterator[tuple[int, int]]:
+    port = free_port()
+    with process_on(port, ["bare", str(port)]) as pid:
+        yield port, pid
+
+
+@contextlib.contextmanager
+def process_on(port: int, args: list[str]) -> Iterator[int]:
+    """This script run with ``args`` until it listens on ``port``; SIGTERM on the way out."""
     process = subprocess.Popen([sys.executable, __file__, *args], cwd=ROOT)
     deadline = time.monotonic() + START_TIMEOUT
     try:
@@ -142,13 +214,22 @@ def server(database_url: str, redis_url: str, data_dir: str) -> Iterator[tuple[i
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit("the server did not start") from None
                 time.sleep(0.1)
-        yield port, process.pid
+        yield process.pid
     finally:
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes have used so far."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kib(pid: int) -> int:
@@ -256,7 +337,8 @@ async def delivery(
     rate: int,
     seconds: float,
     senders: int,
-) -> None:
+    pids: list[int],
+) -> float | None:
     operator = await console_socket(operator_port, key, email)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{visitor_port}", timeout=60) as http:
         tokens = [await session(http, key, f"bench-{label}-{n:06d}", n) for n in range(senders)]
@@ -269,7 +351,33 @@ async def delivery(
         while (frame := json.loads(await ws.recv())).get("t") != "ack":
             pass
         conversations.append(frame["c"])
+    return await measure(label, operator, visitors, conversations, rate, seconds, pids)
 
+
+async def bare_delivery(
+    port: int, pid: int, rate: int, seconds: float, senders: int
+) -> float | None:
+    """The same load through the bare relay (``serve_bare``)."""
+    connect = functools.partial(websockets.connect, ping_interval=None, open_timeout=60)
+    operator = await connect(f"ws://127.0.0.1:{port}/bare/operator")
+    visitors = [await connect(f"ws://127.0.0.1:{port}/bare/visitor") for _ in range(senders)]
+    conversations = list(range(1, senders + 1))
+    return await measure("bare", operator, visitors, conversations, rate, seconds, [pid])
+
+
+async def measure(
+    label: str,
+    operator: Any,
+    visitors: list[Any],
+    conversations: list[int],
+    rate: int,
+    seconds: float,
+    pids: list[int],
+) -> float | None:
+    """Send ``rate`` messages a second from the visitors in turn, each into its conversation;
+    print how long each took to reach the operator's socket, and the CPU time the servers
+    (``pids``) and this client used per message; returns the p99 in ms."""
+    senders = len(visitors)
     sent: dict[str, float] = {}
     latencies: list[float] = []
     total = int(rate * seconds)
@@ -291,6 +399,7 @@ async def delivery(
 
     readers = [asyncio.create_task(receive())] + [asyncio.create_task(drain(ws)) for ws in visitors]
     interval = 1.0 / rate
+    server_cpu, client_cpu = cpu_seconds(pids), time.process_time()
     started = time.perf_counter()
     for n in range(total):
         at = started + n * interval
@@ -305,20 +414,24 @@ async def delivery(
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(done.wait(), timeout=30)
     took = time.perf_counter() - started
+    server_cpu = (cpu_seconds(pids) - server_cpu) / total * 1e6
+    client_cpu = (time.process_time() - client_cpu) / total * 1e6
     for task in readers:
         task.cancel()
     await asyncio.gather(*(ws.close() for ws in [operator, *visitors]), return_exceptions=True)
     if not latencies:
         print(f"{label:8} no message arrived")
-        return
+        return None
     ordered = sorted(latencies)
     p50 = statistics.median(ordered) * 1000
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
     print(
         f"{label:8} {len(ordered)}/{total} messages at {rate} msg/s ({senders} visitors, "
         f"{total / took:.0f} msg/s achieved): p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
-        f"max {ordered[-1] * 1000:.2f} ms, lost {total - len(ordered)}"
+        f"max {ordered[-1] * 1000:.2f} ms, lost {total - len(ordered)}; CPU a message: "
+        f"server {server_cpu:.0f} us, client {client_cpu:.0f} us"
     )
+    return p99
 
 
 def seed_sync(database_url: str) -> tuple[str, str]:
@@ -375,6 +488,9 @@ def main() -> int:
     parser.add_argument("--redis", default=DEFAULT_REDIS)
     parser.add_argument("--skip-idle", action="store_true")
     parser.add_argument("--skip-two", action="store_true")
+    parser.add_argument(
+        "--skip-baseline", action="store_true", help="no bare relay run before each delivery"
+    )
     args = parser.parse_args()
     if not 0 < args.sockets <= 15_000 or not 0 < args.visitors <= args.sockets:
         parser.error("--sockets must be 1..15000 and --visitors 1..sockets")
@@ -386,15 +502,29 @@ def main() -> int:
         )
     raise_fd_limit()
 
+    def baseline() -> float | None:
+        if args.skip_baseline:
+            return None
+        with bare_server() as (port, pid):
+            return asyncio.run(bare_delivery(port, pid, args.rate, args.seconds, args.senders))
+
+    def against(label: str, p99: float | None, bare: float | None) -> None:
+        if p99 is not None and bare:
+            print(f"{label:8} p99 is {p99 / bare:.1f}x the bare relay's, measured just before")
+
     with tempfile.TemporaryDirectory(prefix="vitrine-chat-bench-") as tmp:
         sqlite = f"sqlite+aiosqlite:///{tmp}/bench.db"
         key, email = seed_sync(sqlite)
         with server(sqlite, "", tmp) as (port, pid):
             if not args.skip_idle:
                 asyncio.run(idle(port, pid, key, args.sockets, args.visitors))
-            asyncio.run(
-                delivery("one", port, port, key, email, args.rate, args.seconds, args.senders)
+            bare = baseline()
+            p99 = asyncio.run(
+                delivery(
+                    "one", port, port, key, email, args.rate, args.seconds, args.senders, [pid]
+                )
             )
+            against("one", p99, bare)
     if args.skip_two:
         return 0
     problem = asyncio.run(reachable(args.postgres, args.redis))
@@ -407,17 +537,24 @@ def main() -> int:
             url = database.replace("postgresql://", "postgresql+asyncpg://", 1)
             key, email = seed_sync(url)
             with (
-                server(url, args.redis, tmp) as (first, _),
-                server(url, args.redis, tmp) as (
-                    second,
-                    _,
-                ),
+                server(url, args.redis, tmp) as (first, first_pid),
+                server(url, args.redis, tmp) as (second, second_pid),
             ):
-                asyncio.run(
+                bare = baseline()
+                p99 = asyncio.run(
                     delivery(
-                        "two", first, second, key, email, args.rate, args.seconds, args.senders
+                        "two",
+                        first,
+                        second,
+                        key,
+                        email,
+                        args.rate,
+                        args.seconds,
+                        args.senders,
+                        [first_pid, second_pid],
                     )
                 )
+                against("two", p99, bare)
     finally:
         asyncio.run(drop_postgres(args.postgres, database))
     return 0
@@ -426,5 +563,7 @@ def main() -> int:
 if __name__ == "__main__":
     if len(sys.argv) == 6 and sys.argv[1] == "serve":
         serve(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
+    elif len(sys.argv) == 3 and sys.argv[1] == "bare":
+        serve_bare(int(sys.argv[2]))
     else:
         sys.exit(main())
