@@ -79,15 +79,9 @@ def raise_fd_limit() -> None:
 
 
 def serve(database_url: str, redis_url: str, port: int, data_dir: str) -> None:
-    import uvicorn
-
     from widget_server.app import create_app
-    from widget_server.cli import WEBSOCKET_OPTIONS
     from widget_server.settings import Settings
 
-    raise_fd_limit()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: None)
     settings = Settings(
         database_url=database_url,
         redis_url=redis_url or None,
@@ -96,15 +90,27 @@ def serve(database_url: str, redis_url: str, port: int, data_dir: str) -> None:
         port=port,
         data_dir=Path(data_dir),
     )
+    run_uvicorn(create_app(settings), port)
+
+
+def run_uvicorn(app: Any, port: int) -> None:
+    """Serve ``app`` as ``vitrine serve`` does (the Vitrine server and the bare relay alike)."""
+    import uvicorn
+
+    from widget_server.cli import WEBSOCKET_OPTIONS
+
+    raise_fd_limit()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: None)
     uvicorn.run(
-        create_app(settings),
+        app,
         host="127.0.0.1",
         port=port,
         log_level="warning",
         access_log=False,
         backlog=4096,
         timeout_graceful_shutdown=5,
-        **WEBSOCKET_OPTIONS,  # as `vitrine serve` runs
+        **WEBSOCKET_OPTIONS,
     )
 
 
@@ -138,12 +144,9 @@ def serve_bare(port: int) -> None:
     """The baseline: a bare Starlette app on the same uvicorn settings that only relays, with no
     database, bus or checks: each visitor frame is parsed, acknowledged to its sender and
     forwarded to every operator socket. What delivery costs on this machine right now."""
-    import uvicorn
     from starlette.applications import Starlette
     from starlette.routing import WebSocketRoute
     from starlette.websockets import WebSocket, WebSocketDisconnect
-
-    from widget_server.cli import WEBSOCKET_OPTIONS
 
     operators: set[WebSocket] = set()
 
@@ -169,20 +172,8 @@ def serve_bare(port: int) -> None:
         except WebSocketDisconnect:
             pass
 
-    raise_fd_limit()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: None)
     routes = [WebSocketRoute("/bare/operator", operator), WebSocketRoute("/bare/visitor", visitor)]
-    uvicorn.run(
-        Starlette(routes=routes),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        access_log=False,
-        backlog=4096,
-        timeout_graceful_shutdown=5,
-        **WEBSOCKET_OPTIONS,
-    )
+    run_uvicorn(Starlette(routes=routes), port)
 
 
 @contextlib.contextmanager
