@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
@@ -166,6 +166,7 @@ def create_app(settings: Settings) -> Starlette:
         exception_handlers={
             errors.VitrineError: errorpages.handle_vitrine_error,
             HTTPException: errorpages.handle_http_exception,
+            ClientDisconnect: errorpages.handle_client_disconnect,
             Exception: errorpages.handle_unexpected,
         },
         lifespan=lifespan,

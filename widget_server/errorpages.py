@@ -6,7 +6,7 @@ import logging
 from urllib.parse import urlencode
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from widget_server import errors
@@ -69,6 +69,14 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     if exc.status_code == 405 and exc.headers and "Allow" in exc.headers:
         error.headers["Allow"] = exc.headers["Allow"]
     return render_error(request, error)
+
+
+async def handle_client_disconnect(request: Request, exc: Exception) -> Response:
+    """The client went away while its body was being read (a page closed or navigated away
+    mid-request): nobody reads the answer, and nothing was done. No traceback, no 500."""
+    assert isinstance(exc, ClientDisconnect)
+    log.info("client left during %s %s", request.method, request.url.path)
+    return render_error(request, errors.BadRequest())
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:

@@ -293,3 +293,38 @@ async def test_a_chat_knows_its_visit_source_and_pages(
     assert detail["conversation"]["visit"] == number
     lead = await leads.make_lead(state, team.access("admin"), c)
     assert lead.source is not None and lead.source["source"] == "newsletter"
+
+
+async def test_a_visitor_who_leaves_mid_request_is_a_quiet_400(
+    app: Any, state: Runtime, caplog: Any
+) -> None:
+    # A page that closes while its session request is being sent: the body never comes. The
+    # server answers into the void in the one error shape and logs no traceback (no 500).
+    team = await chat_team(state)
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": f"/chat/{team.site.key}/session", "raw_path": b"",
+        "query_string": b"", "root_path": "", "server": ("testserver", 80),
+        "client": ("127.0.0.1", 5000),
+        "headers": [(b"host", b"testserver"), (b"origin", ORIGIN.encode()),
+                    (b"content-type", b"text/plain"), (b"content-length", b"100")],
+    }  # fmt: skip
+    parts = [
+        {"type": "http.request", "body": b'{"i": "vis', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return parts.pop(0) if parts else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    with caplog.at_level("INFO"):
+        await app(scope, receive, send)
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 400
+    body = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
+    assert body["error"]["code"] == "bad_request"
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    assert not [r for r in caplog.records if r.exc_info]
