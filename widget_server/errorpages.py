@@ -73,7 +73,8 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
 
 async def handle_client_disconnect(request: Request, exc: Exception) -> Response:
     """The client went away while its body was being read (a page closed or navigated away
-    mid-request): nobody reads the answer, and nothing was done. No traceback, no 500."""
+    mid-request): the handler stopped where it read the body, and nobody reads the answer.
+    No traceback, no 500."""
     assert isinstance(exc, ClientDisconnect)
     log.info("client left during %s %s", request.method, request.url.path)
     return render_error(request, errors.BadRequest())
