@@ -1,20 +1,25 @@
 """What a visitor's message costs the database, the chat's hottest write: on PostgreSQL one
 statement and no BEGIN / COMMIT around it (``store.append_message`` in autocommit); on SQLite two
-statements in one write transaction. bench/chat.py's two-process latency rests on this."""
+statements in a group commit shared with the messages sent meanwhile. bench/chat.py's latency
+figures rest on this."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
+from sqlalchemy.util import await_
 
 from tests.chat.conftest import chat_team, new_cid
 from tests.chat.test_service import new_visitor
 from widget_server.chat import service, store
+from widget_server.chat.models import Conversation, from_row
+from widget_server.chat.tables import conversations
 from widget_server.runtime import Runtime
 
 
@@ -50,6 +55,32 @@ def recorded(state: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[s
         monkeypatch.undo()
 
 
+async def traced_sqlite(state: Runtime) -> list[str]:
+    """From now on, every statement SQLite runs for the engine (its trace callback, set on each
+    connection the emptied pool opens), the group commit's included."""
+    seen: list[str] = []
+
+    def on_connect(_dbapi_connection: Any, record: Any) -> None:
+        set_trace = record.driver_connection.run(lambda db: db.set_trace_callback(seen.append))
+        await_(set_trace)
+
+    event.listen(state.engine.sync_engine, "connect", on_connect)
+    await state.engine.dispose()
+    return seen
+
+
+def transactions(seen: list[str]) -> list[list[str]]:
+    """The write transactions in a trace, each as its statements' first two words."""
+    found: list[list[str]] = []
+    for statement in seen:
+        words = statement.split()[:2]
+        if words == ["BEGIN", "IMMEDIATE"]:
+            found.append([])
+        elif found and (not found[-1] or found[-1][-1] != ["COMMIT"]):
+            found[-1].append(words)
+    return found
+
+
 async def test_a_visitor_message_is_one_statement_on_postgresql(
     state: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -71,8 +102,7 @@ async def test_a_visitor_message_is_one_statement_on_postgresql(
         assert len(writes) == 1 and writes[0].startswith("WITH taken AS (UPDATE conversations")
         assert "BEGIN" not in seen
     else:
-        assert [w.split()[0:2] for w in writes] == [["UPDATE", "conversations"], ["INSERT", "INTO"]]
-        assert seen[0].startswith("BEGIN IMMEDIATE")  # engine.py's write transaction
+        assert writes == []  # not through SQLAlchemy's statements: see the next test
 
     # The statement did the whole change: the conversation's seq, preview and the message.
     assert (sent.new, sent.message.seq, sent.conversation.last_seq) == (True, 3, 3)
@@ -93,3 +123,50 @@ async def test_a_visitor_message_is_one_statement_on_postgresql(
         state, visitor, conversation_id=c, client_id=new_cid(), text="Last"
     )
     assert following.message.seq == 4
+
+
+async def test_on_sqlite_messages_sent_together_share_one_commit(state: Runtime) -> None:
+    if state.engine.dialect.name != "sqlite":
+        pytest.skip("group commit is SQLite's")
+    team = await chat_team(state)
+    visitors = [await new_visitor(state, team, i=f"vis-group-{n}") for n in range(12)]
+    opened = [
+        await service.visitor_send(
+            state, visitor, conversation_id=None, client_id=new_cid(), text="Hello"
+        )
+        for visitor in visitors
+    ]
+    seen = await traced_sqlite(state)
+    sent = await asyncio.gather(
+        *(
+            service.visitor_send(
+                state,
+                visitor,
+                conversation_id=first.conversation.id,
+                client_id=new_cid(),
+                text=f"Message {n}",
+            )
+            for n, (visitor, first) in enumerate(zip(visitors, opened, strict=True))
+        )
+    )
+    messages = [t for t in transactions(seen) if ["INSERT", "INTO"] in t]
+    assert len(messages) == 1  # all twelve in one BEGIN IMMEDIATE … COMMIT
+    one_message = [
+        ["SAVEPOINT", "vitrine_work"],
+        ["UPDATE", "conversations"],
+        ["INSERT", "INTO"],
+        ["RELEASE", "vitrine_work"],
+    ]
+    assert messages[0] == one_message * 12 + [["COMMIT"]]
+    assert [s.message.seq for s in sent] == [2] * 12
+    # What the write returned is what SQLAlchemy reads back (dates, JSON params, numbers).
+    async with state.engine.connect() as conn:
+        for one in sent:
+            row = (
+                await conn.execute(
+                    select(conversations).where(conversations.c.id == one.conversation.id)
+                )
+            ).one()
+            assert from_row(Conversation, row) == one.conversation
+            c, cid = one.conversation.id, one.message.client_id
+            assert await store.message_by_client_id(conn, c, cid) == one.message

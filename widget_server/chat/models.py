@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Literal, TypeVar
@@ -16,7 +17,11 @@ T = TypeVar("T")
 
 def from_row(cls: type[T], row: Any) -> T:
     """A dataclass from a result row (its columns may be more than the class's fields)."""
-    mapping = row._mapping
+    return from_mapping(cls, row._mapping)
+
+
+def from_mapping(cls: type[T], mapping: Mapping[str, Any]) -> T:
+    """A dataclass from {column: value} (which may have more keys than the class's fields)."""
     names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
     return cls(**{name: mapping[name] for name in names})
 

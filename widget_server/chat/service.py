@@ -27,7 +27,6 @@ from widget_server.accounts import service as accounts
 from widget_server.accounts.models import Access, User
 from widget_server.chat import events, file_store, limits, presence, store
 from widget_server.chat.models import ChatFile, ChatMessage, ChatVisitor, Conversation, Kind
-from widget_server.db.engine import single_write
 from widget_server.db.metadata import utcnow
 from widget_server.errors import (
     Conflict,
@@ -35,6 +34,7 @@ from widget_server.errors import (
     InvalidRequest,
     NotFound,
     TooManyRequests,
+    VitrineError,
     invalid,
 )
 from widget_server.i18n import _
@@ -128,35 +128,71 @@ async def _append(
     file: ChatFile | None,
     state: Runtime,
     author: User | None = None,
-    visitor: ChatVisitor | None = None,
     was_unassigned: bool = False,
 ) -> Sent:
-    """Store the message with the next seq (given the ``visitor``: only in a conversation of
-    theirs), and render its bus event now, so that it is published right after the commit: one
-    process publishes its messages in seq order. The transaction stays as short as it can: on
-    SQLite it holds the write lock that every other message waits for."""
-    now = utcnow()
-    visible = kind != "note"
-    preview = (text or "📎") if visible else None
-    appended = await store.append_message(
-        conn, conversation_id, now=now, last_text=preview, reopen_pending=kind == "visitor",
-        unread_for=UNREAD_FOR.get(kind), visitor_id=visitor.id if visitor else None,
-        kind=kind, author_id=author_id, client_id=client_id, text=text,
-        file_id=file.file_id if file else None,
-    )  # fmt: skip
+    """Store the message with the next seq in the caller's transaction, and render its bus
+    event now, so that it is published right after the commit: one process publishes its
+    messages in seq order. The transaction stays as short as it can: on SQLite it holds the
+    write lock that every other message waits for."""
+    values = _message_values(kind, author_id, client_id, text, file, None)
+    appended = await store.append_message(conn, conversation_id, **values)
     if appended is None:
-        found = await store.conversation(conn, conversation_id)
-        if found is None or (visitor is not None and found.visitor_id != visitor.id):
-            raise not_found()
-        raise closed_error()
+        raise await _refusal(conn, conversation_id, None)
+    visitor = await store.visitor_by_id(conn, appended[0].visitor_id)
+    assert visitor is not None
+    return await _sent(state, appended, values, file, visitor, author, was_unassigned)
+
+
+def _message_values(
+    kind: Kind,
+    author_id: int | None,
+    client_id: str,
+    text: str,
+    file: ChatFile | None,
+    visitor: ChatVisitor | None,
+) -> dict[str, Any]:
+    """``store.append_message``'s arguments (given the ``visitor``: only into a conversation of
+    theirs)."""
+    return {
+        "now": utcnow(),
+        "last_text": (text or "📎") if kind != "note" else None,  # notes have no preview
+        "reopen_pending": kind == "visitor",
+        "unread_for": UNREAD_FOR.get(kind),
+        "visitor_id": visitor.id if visitor else None,
+        "kind": kind,
+        "author_id": author_id,
+        "client_id": client_id,
+        "text": text,
+        "file_id": file.file_id if file else None,
+    }
+
+
+async def _refusal(
+    conn: AsyncConnection, conversation_id: int, visitor: ChatVisitor | None
+) -> VitrineError:
+    """Why a message could not be appended: no such conversation (of this visitor), or ended."""
+    found = await store.conversation(conn, conversation_id)
+    if found is None or (visitor is not None and found.visitor_id != visitor.id):
+        return not_found()
+    return closed_error()
+
+
+async def _sent(
+    state: Runtime,
+    appended: tuple[Conversation, int],
+    values: dict[str, Any],
+    file: ChatFile | None,
+    visitor: ChatVisitor,
+    author: User | None = None,
+    was_unassigned: bool = False,
+) -> Sent:
+    """A stored message with its bus events rendered."""
     conversation, message_id = appended
     message = ChatMessage(
-        id=message_id, conversation_id=conversation_id, seq=conversation.last_seq, kind=kind,
-        author_id=author_id, client_id=client_id, text=text, created_at=now, file=file,
+        id=message_id, conversation_id=conversation.id, seq=conversation.last_seq,
+        kind=values["kind"], author_id=values["author_id"], client_id=values["client_id"],
+        text=values["text"], created_at=values["now"], file=file,
     )  # fmt: skip
-    if visitor is None:
-        visitor = await store.visitor_by_id(conn, conversation.visitor_id)
-    assert visitor is not None
     event = events.message_event(state.settings, conversation, message, visitor, author)
     summary = await events.summaries(state, conversation, visitor)
     conv_event = events.conversation_event(conversation, summary, was_unassigned=was_unassigned)
@@ -278,18 +314,21 @@ async def _visitor_reply(
     text: str,
     file_id: str | None,
 ) -> Sent:
-    """One write transaction in the common case; a resend of a stored message (the unique
-    client id refuses it) is answered with the stored one, also when the conversation has
-    ended since or the visitor is at the rate limit."""
+    """One write in the common case (on SQLite shared with other messages: a group commit);
+    a resend of a stored message (the unique client id refuses it) is answered with the stored
+    one, also when the conversation has ended since or the visitor is at the rate limit."""
     try:
         state.chat.message_limiter.take(visitor.id)
-        # One statement on PostgreSQL (``store.append_message``), so no transaction around it.
-        async with single_write(state.engine) as conn:
-            file = await _file_of_site(conn, visitor.site_id, file_id)
-            return await _append(
-                conn, conversation_id, kind="visitor", author_id=None, client_id=cid,
-                text=text, file=file, state=state, visitor=visitor,
-            )  # fmt: skip
+        file = None
+        if file_id is not None:
+            async with state.engine.connect() as conn:
+                file = await _file_of_site(conn, visitor.site_id, file_id)
+        values = _message_values("visitor", None, cid, text, file, visitor)
+        appended = await store.append_message_alone(state.engine, conversation_id, **values)
+        if appended is None:
+            async with state.engine.connect() as conn:
+                raise await _refusal(conn, conversation_id, visitor)
+        return await _sent(state, appended, values, file, visitor)
     except (IntegrityError, Conflict, TooManyRequests):
         async with state.engine.connect() as conn:
             found = await _stored(conn, conversation_id, cid)

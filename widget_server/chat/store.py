@@ -1,16 +1,19 @@
 """Chat queries: visitors, conversations, messages (sequence numbers), read marks, counts for
 rate limits (files: ``file_store.py``; leads: ``lead_store.py``). Every function runs on the
-caller's connection, inside the caller's transaction."""
+caller's connection, inside the caller's transaction, except ``append_message_alone``, which is
+its own write."""
 
 from __future__ import annotations
 
 import functools
+import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, Update, bindparam, func, insert, or_, select, true, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from widget_server.chat.models import (
     VISIBLE_TO_VISITOR,
@@ -18,9 +21,13 @@ from widget_server.chat.models import (
     ChatMessage,
     ChatVisitor,
     Conversation,
+    from_mapping,
     from_row,
 )
 from widget_server.chat.tables import chat_files, chat_messages, chat_visitors, conversations
+from widget_server.db import group_commit
+from widget_server.db.engine import single_write
+from widget_server.db.group_commit import Prepared
 
 # --- visitors --------------------------------------------------------------------------------
 
@@ -421,6 +428,72 @@ async def append_message(
     params.update({f"b_{name}": value for name, value in message.items()})
     row = (await conn.execute(query, params)).first()
     return None if row is None else (from_row(Conversation, row), int(row.message_id))
+
+
+async def append_message_alone(
+    engine: AsyncEngine,
+    conversation_id: int,
+    *,
+    now: datetime,
+    last_text: str | None,
+    reopen_pending: bool,
+    unread_for: str | None,
+    visitor_id: int | None,
+    kind: str,
+    author_id: int | None,
+    client_id: str,
+    text: str,
+    file_id: str | None,
+) -> tuple[Conversation, int] | None:
+    """``append_message`` as a write of its own (committed when this returns). PostgreSQL: the
+    one statement in autocommit. SQLite: the UPDATE and the INSERT, prepared once, in a group
+    commit (``db/group_commit.py``) shared with the other messages arriving meanwhile."""
+    if engine.dialect.name != "sqlite":
+        async with single_write(engine) as conn:
+            return await append_message(
+                conn, conversation_id, now=now, last_text=last_text,
+                reopen_pending=reopen_pending, unread_for=unread_for, visitor_id=visitor_id,
+                kind=kind, author_id=author_id, client_id=client_id, text=text, file_id=file_id,
+            )  # fmt: skip
+    message = {
+        "kind": kind, "author_id": author_id, "client_id": client_id, "text": text,
+        "file_id": file_id, "created_at": now,
+    }  # fmt: skip
+    taking, storing = _prepared_append(
+        engine.dialect, last_text is not None, reopen_pending, unread_for, visitor_id is not None
+    )
+    take = taking.parameters(_next_seq_params(conversation_id, now, last_text, visitor_id))
+    put = storing.parameters({"conversation_id": conversation_id, "seq": 0, **message})
+    seq_at, last_seq_at = storing.position("seq"), taking.column("last_seq")
+
+    def work(db: sqlite3.Connection) -> tuple[Any, int | None] | None:
+        row = db.execute(taking.sql, take).fetchone()
+        if row is None:
+            return None
+        put[seq_at] = row[last_seq_at]
+        return row, db.execute(storing.sql, put).lastrowid
+
+    done = await group_commit.run(engine, work)
+    if done is None:
+        return None
+    row, message_id = done
+    assert message_id is not None
+    return from_mapping(Conversation, taking.row(row)), message_id
+
+
+@functools.lru_cache(maxsize=16)
+def _prepared_append(
+    dialect: Dialect,
+    with_text: bool,
+    reopen_pending: bool,
+    unread_for: str | None,
+    of_visitor: bool,
+) -> tuple[Prepared, Prepared]:
+    taking = _next_seq_statement(with_text, reopen_pending, unread_for, of_visitor)
+    return (
+        Prepared(taking, dialect, returns=conversations.c),
+        Prepared(_INSERT_MESSAGE, dialect, column_keys=_MESSAGE_COLUMNS),
+    )
 
 
 async def insert_message(conn: AsyncConnection, **values: Any) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,11 +21,14 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from widget_server.db import sqlite_driver
 
 _WRITE = "vitrine_write"
+_CHECKED_IN = "vitrine_checked_in"
+PING_AFTER_IDLE = 5.0  # seconds
 AUTOCHECKPOINT_PAGES = 20_000  # about 80 MB of WAL
 
 
@@ -38,13 +42,17 @@ class SQLiteEngine(AsyncEngine):
             weakref.WeakKeyDictionary()
         )
 
-    @contextlib.asynccontextmanager
-    async def begin(self) -> AsyncIterator[AsyncConnection]:
+    def write_lock(self) -> asyncio.Lock:
+        """The lock this process's write transactions queue on (one per event loop)."""
         loop = asyncio.get_running_loop()
         writers = self._writers.get(loop)
         if writers is None:
             writers = self._writers[loop] = asyncio.Lock()
-        async with writers, self.connect() as conn:
+        return writers
+
+    @contextlib.asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        async with self.write_lock(), self.connect() as conn:
             await conn.execution_options(**{_WRITE: True})
             async with conn.begin():
                 yield conn
@@ -67,8 +75,37 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
         return SQLiteEngine(engine.sync_engine)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    # Room for the connections a busy process holds at once: past ``pool_size`` the pool opens
+    # a connection per checkout and closes it on return, which under load costs more than the
+    # queries (a chat message is one statement).
+    kwargs.setdefault("pool_size", 20)
+    kwargs.setdefault("max_overflow", 0)
+    engine = create_async_engine(url, **kwargs)
+    _ping_idle_connections(engine)
+    return engine
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    """A connection back from more than ``PING_AFTER_IDLE`` seconds in the pool answers a ping
+    first; a dead one (a restarted server, a proxy's idle timeout) is replaced before use.
+    SQLAlchemy's ``pool_pre_ping`` pings at every checkout, with asyncpg in three round trips
+    (BEGIN, the ping, ROLLBACK): more than a chat message's whole write. A connection that
+    dies while in use is caught by SQLAlchemy's disconnect handling, which renews the pool."""
+    pool = engine.sync_engine.pool
+
+    @event.listens_for(pool, "checkin")
+    def checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_CHECKED_IN] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get(_CHECKED_IN)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError(f"the connection did not answer a ping: {exc}") from exc
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -18,11 +18,12 @@ import sqlite3
 from collections import deque
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 from aiosqlite.context import contextmanager
 
+T = TypeVar("T")
 Description = tuple[tuple[str, None, None, None, None, None, None], ...]
 
 
@@ -101,6 +102,10 @@ class OneTripCursor(aiosqlite.Cursor):
 
 
 class OneTripConnection(aiosqlite.Connection):
+    async def run(self, call: Callable[[sqlite3.Connection], T]) -> T:
+        """``call(the sqlite3 connection)`` on the connection's thread, in one trip."""
+        return await self._execute(call, self._conn)  # type: ignore[no-untyped-call,no-any-return]
+
     @contextmanager
     async def cursor(self) -> aiosqlite.Cursor:
         return OneTripCursor(self)
