@@ -1,0 +1,68 @@
+"""PostgreSQL's connection pool: a connection that died while idle in the pool (a restarted
+server, a proxy's idle timeout) is replaced before anyone uses it, without a ping at every
+checkout (``db/engine.py``)."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.conftest import POSTGRES_URL, _pg_url_for, _postgres_admin_dsn
+from widget_server.db import engine as engines
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def url() -> str:
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL suite: VITRINE_TEST_POSTGRES_URL is not set")
+    return _pg_url_for(POSTGRES_URL.rsplit("/", 1)[1])
+
+
+async def backend_pid(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+
+async def kill(pid: int) -> None:
+    admin = await asyncpg.connect(_postgres_admin_dsn())
+    try:
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+    finally:
+        await admin.close()
+
+
+async def test_a_connection_killed_while_idle_is_replaced_before_use(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = engines.create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        first = await backend_pid(engine)
+        assert await backend_pid(engine) == first  # the pool keeps it
+        await kill(first)
+        monkeypatch.setattr(engines, "PING_AFTER_IDLE", 0.0)  # it has been idle long enough
+        second = await backend_pid(engine)
+        assert second != first
+    finally:
+        await engine.dispose()
+
+
+async def test_a_connection_back_a_moment_ago_is_not_pinged(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other side of the trade: no ping within ``PING_AFTER_IDLE`` (so a connection killed
+    that recently fails its next use once, and the pool is renewed)."""
+    engine = engines.create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        first = await backend_pid(engine)
+        await kill(first)
+        with pytest.raises(DBAPIError) as failed:
+            await backend_pid(engine)
+        assert failed.value.connection_invalidated
+        assert await backend_pid(engine) != first
+    finally:
+        await engine.dispose()
