@@ -23,6 +23,12 @@ WebSockets on the same uvicorn settings, no database, no bus, no checks) and its
 printed, then the run's p99 as a multiple of it. The goals are absolute, but this machine is
 shared and its speed swings from minute to minute: the bare line says what it could do just then.
 
+Each delivery line is followed by its split at the moment the server stamped the message (its
+``created_at``, taken just before the write): from the client's send to that stamp, and from
+the stamp to the operator's socket (the write, the bus, the operator's process). The CPU time a
+message cost is printed for each server process (the visitors' first), this client, and the
+machine's PostgreSQL and Redis servers, which all share the same cores.
+
 The client is this script (asyncio + the ``websockets`` library), on the same 2-core machine as
 the servers; the figures include its own scheduling delays.
 """
@@ -45,6 +51,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -223,6 +230,22 @@ def cpu_seconds(pids: list[int]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def services_cpu_seconds() -> float:
+    """CPU time used so far by this machine's PostgreSQL and Redis server processes (0 when
+    they run elsewhere): they share the cores with the servers and this client."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = stat.read_text()
+        except OSError:  # gone meanwhile
+            continue
+        name = raw[raw.index("(") + 1 : raw.rindex(")")]
+        if name.startswith(("postgres", "redis-server")):
+            fields = raw.rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -369,16 +392,23 @@ async def measure(
     print how long each took to reach the operator's socket, and the CPU time the servers
     (``pids``) and this client used per message; returns the p99 in ms."""
     senders = len(visitors)
-    sent: dict[str, float] = {}
+    sent: dict[str, tuple[float, float]] = {}
     latencies: list[float] = []
     total = int(rate * seconds)
     done = asyncio.Event()
+
+    stamped: list[tuple[float, float]] = []  # (sent → stamped by the server, stamped → received)
 
     async def receive() -> None:
         async for raw in operator:
             frame = json.loads(raw)
             if frame.get("t") == "msg" and frame.get("cid") in sent:
-                latencies.append(time.perf_counter() - sent.pop(frame["cid"]))
+                received, now = time.perf_counter(), time.time()
+                started, wall = sent.pop(frame["cid"])
+                latencies.append(received - started)
+                if isinstance(frame.get("at"), str):  # the message's created_at
+                    at = datetime.fromisoformat(frame["at"].replace("Z", "+00:00")).timestamp()
+                    stamped.append((at - wall, now - at))
                 if len(latencies) >= total:
                     done.set()
                     return
@@ -390,7 +420,8 @@ async def measure(
 
     readers = [asyncio.create_task(receive())] + [asyncio.create_task(drain(ws)) for ws in visitors]
     interval = 1.0 / rate
-    server_cpu, client_cpu = cpu_seconds(pids), time.process_time()
+    server_cpu, client_cpu = [cpu_seconds([pid]) for pid in pids], time.process_time()
+    services_cpu = services_cpu_seconds()
     started = time.perf_counter()
     for n in range(total):
         at = started + n * interval
@@ -398,31 +429,51 @@ async def measure(
         if delay > 0:
             await asyncio.sleep(delay)
         cid = f"m-{label}-{n:08d}"
-        sent[cid] = time.perf_counter()
+        sent[cid] = (time.perf_counter(), time.time())
         who = n % senders
         frame = {"t": "send", "c": conversations[who], "cid": cid, "text": f"message {n}"}
         await visitors[who].send(json.dumps(frame))
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(done.wait(), timeout=30)
     took = time.perf_counter() - started
-    server_cpu = (cpu_seconds(pids) - server_cpu) / total * 1e6
+    per_process = [
+        (cpu_seconds([pid]) - was) / total * 1e6 for pid, was in zip(pids, server_cpu, strict=True)
+    ]
     client_cpu = (time.process_time() - client_cpu) / total * 1e6
+    services_cpu = (services_cpu_seconds() - services_cpu) / total * 1e6
     for task in readers:
         task.cancel()
     await asyncio.gather(*(ws.close() for ws in [operator, *visitors]), return_exceptions=True)
     if not latencies:
         print(f"{label:8} no message arrived")
         return None
+    split = ""
+    if len(per_process) > 1:  # the visitors' process first, then the operator's
+        split = " (" + " + ".join(f"{cpu:.0f}" for cpu in per_process) + ")"
     ordered = sorted(latencies)
     p50 = statistics.median(ordered) * 1000
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
+    p99 = percentile(ordered, 0.99)
     print(
         f"{label:8} {len(ordered)}/{total} messages at {rate} msg/s ({senders} visitors, "
         f"{total / took:.0f} msg/s achieved): p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
         f"max {ordered[-1] * 1000:.2f} ms, lost {total - len(ordered)}; CPU a message: "
-        f"server {server_cpu:.0f} us, client {client_cpu:.0f} us"
+        f"server {sum(per_process):.0f} us{split}, client {client_cpu:.0f} us, "
+        f"PostgreSQL + Redis {services_cpu:.0f} us"
     )
+    if stamped:
+        ins, outs = sorted(s[0] for s in stamped), sorted(s[1] for s in stamped)
+        print(
+            f"{label:8} of which: sent -> stamped by the server (before its write) "
+            f"p50 {percentile(ins, 0.5):.2f} / p99 {percentile(ins, 0.99):.2f} ms; "
+            f"stamped -> at the operator p50 {percentile(outs, 0.5):.2f} / "
+            f"p99 {percentile(outs, 0.99):.2f} ms"
+        )
     return p99
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    """The ``q`` quantile of sorted seconds, in ms."""
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000
 
 
 def seed_sync(database_url: str) -> tuple[str, str]:
