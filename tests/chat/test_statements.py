@@ -1,25 +1,25 @@
-"""What a visitor's message costs the database, the chat's hottest write: on PostgreSQL one
-statement and no BEGIN / COMMIT around it (``store.append_message`` in autocommit); on SQLite two
-statements in a group commit shared with the messages sent meanwhile. bench/chat.py's latency
-figures rest on this."""
+"""What a visitor's message costs the database, the chat's hottest write: a group commit
+(``db/group_commit.py``). On PostgreSQL one statement, with the messages sent meanwhile in the
+same round trip and implicit transaction; on SQLite an UPDATE and an INSERT in a savepoint of a
+transaction shared the same way. bench/chat.py's latency figures rest on this."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import event, select
-from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.util import await_
 
 from tests.chat.conftest import chat_team, new_cid
 from tests.chat.test_service import new_visitor
 from widget_server.chat import service, store
-from widget_server.chat.models import Conversation, from_row
+from widget_server.chat.models import ChatVisitor, Conversation, from_row
 from widget_server.chat.tables import conversations
+from widget_server.db.metadata import utcnow
+from widget_server.errors import Conflict, NotFound
 from widget_server.runtime import Runtime
 
 
@@ -28,145 +28,168 @@ def database_url(any_database_url: str) -> str:
     return any_database_url
 
 
-@contextmanager
-def recorded(state: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every statement, and every BEGIN the driver sends, in order. (SQLAlchemy's own "begin"
-    event fires in autocommit too; what matters is what reaches the database.)"""
+async def traced(state: Runtime, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """From now on, what reaches the database, in order, as each statement's first two words
+    (PostgreSQL: one line per statement asyncpg runs, ``× n`` for n parameter sets in one round
+    trip; SQLite: its trace callback, set on each connection the emptied pool opens)."""
     seen: list[str] = []
-    sync_engine = state.engine.sync_engine
 
-    def on_execute(*args: Any) -> None:
-        seen.append(" ".join(str(args[2]).split())[:60])
+    def words(sql: str) -> str:
+        return " ".join(sql.split()[:2])
 
     if state.engine.dialect.name == "postgresql":
-        start = AsyncAdapt_asyncpg_connection._start_transaction
+        one, many, simple = (
+            asyncpg.Connection._execute,
+            asyncpg.Connection._executemany,
+            asyncpg.Connection.execute,
+        )
 
-        async def spy(self: Any) -> None:
-            await start(self)
-            if self._transaction is not None:  # asyncpg sent BEGIN (not in autocommit)
-                seen.append("BEGIN")
+        async def spy_one(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+            seen.append(words(query))
+            return await one(self, query, *args, **kwargs)
 
-        monkeypatch.setattr(AsyncAdapt_asyncpg_connection, "_start_transaction", spy)
-    event.listen(sync_engine, "before_cursor_execute", on_execute)
-    try:
-        yield seen
-    finally:
-        event.remove(sync_engine, "before_cursor_execute", on_execute)
-        monkeypatch.undo()
+        async def spy_many(self: Any, query: str, args: Any, *rest: Any, **kwargs: Any) -> Any:
+            args = list(args)
+            seen.append(f"{words(query)} × {len(args)}")
+            return await many(self, query, args, *rest, **kwargs)
 
+        async def spy_simple(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+            if not args:  # BEGIN, COMMIT … (with arguments it goes through _execute)
+                seen.append(words(query))
+            return await simple(self, query, *args, **kwargs)
 
-async def traced_sqlite(state: Runtime) -> list[str]:
-    """From now on, every statement SQLite runs for the engine (its trace callback, set on each
-    connection the emptied pool opens), the group commit's included."""
-    seen: list[str] = []
+        monkeypatch.setattr(asyncpg.Connection, "_execute", spy_one)
+        monkeypatch.setattr(asyncpg.Connection, "_executemany", spy_many)
+        monkeypatch.setattr(asyncpg.Connection, "execute", spy_simple)
+        return seen
 
     def on_connect(_dbapi_connection: Any, record: Any) -> None:
-        set_trace = record.driver_connection.run(lambda db: db.set_trace_callback(seen.append))
-        await_(set_trace)
+        trace = record.driver_connection.run(
+            lambda db: db.set_trace_callback(lambda sql: seen.append(words(sql)))
+        )
+        await_(trace)
 
     event.listen(state.engine.sync_engine, "connect", on_connect)
     await state.engine.dispose()
     return seen
 
 
-def transactions(seen: list[str]) -> list[list[str]]:
-    """The write transactions in a trace, each as its statements' first two words."""
-    found: list[list[str]] = []
-    for statement in seen:
-        words = statement.split()[:2]
-        if words == ["BEGIN", "IMMEDIATE"]:
-            found.append([])
-        elif found and (not found[-1] or found[-1][-1] != ["COMMIT"]):
-            found[-1].append(words)
-    return found
+def writes(seen: list[str]) -> list[str]:
+    """The trace's writes and transaction control (not the reads around them)."""
+    kept = ("WITH", "UPDATE", "INSERT", "BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "ROLLBACK")
+    return [statement for statement in seen if statement.startswith(kept)]
 
 
-async def test_a_visitor_message_is_one_statement_on_postgresql(
+async def with_conversations(state: Runtime, count: int) -> list[tuple[ChatVisitor, int]]:
+    team = await chat_team(state)
+    opened = []
+    for n in range(count):
+        visitor = await new_visitor(state, team, i=f"vis-statements-{n}")
+        first = await service.visitor_send(
+            state, visitor, conversation_id=None, client_id=new_cid(), text="Hello"
+        )
+        opened.append((visitor, first.conversation.id))
+    return opened
+
+
+async def test_a_visitor_message_alone_is_one_statement_and_one_commit(
     state: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    team = await chat_team(state)
-    visitor = await new_visitor(state, team)
-    opened = await service.visitor_send(
-        state, visitor, conversation_id=None, client_id=new_cid(), text="Hello"
-    )
-    c = opened.conversation.id
-    await service.visitor_send(state, visitor, conversation_id=c, client_id=new_cid(), text="?")
-
+    [(visitor, c)] = await with_conversations(state, 1)
+    seen = await traced(state, monkeypatch)
     cid = new_cid()
-    with recorded(state, monkeypatch) as seen:
-        sent = await service.visitor_send(
-            state, visitor, conversation_id=c, client_id=cid, text="And another thing"
-        )
-    writes = [s for s in seen if s.startswith(("UPDATE", "INSERT", "WITH"))]
-    if state.engine.dialect.name == "postgresql":
-        assert len(writes) == 1 and writes[0].startswith("WITH taken AS (UPDATE conversations")
-        assert "BEGIN" not in seen
+    sent = await service.visitor_send(
+        state, visitor, conversation_id=c, client_id=cid, text="And another thing"
+    )
+    if state.engine.dialect.name == "postgresql":  # no BEGIN / COMMIT round trips around it
+        assert writes(seen) == ["WITH taken"]
     else:
-        assert writes == []  # not through SQLAlchemy's statements: see the next test
-
-    # The statement did the whole change: the conversation's seq, preview and the message.
-    assert (sent.new, sent.message.seq, sent.conversation.last_seq) == (True, 3, 3)
+        assert writes(seen) == [
+            "BEGIN IMMEDIATE",
+            "SAVEPOINT vitrine_work",
+            "UPDATE conversations",
+            "INSERT INTO",
+            "RELEASE vitrine_work",
+            "COMMIT",
+        ]
+    # It did the whole change: the conversation's seq and preview, and the message.
+    assert (sent.new, sent.message.seq, sent.conversation.last_seq) == (True, 2, 2)
     async with state.engine.connect() as conn:
         conversation = await store.conversation(conn, c)
         stored = await store.message_by_client_id(conn, c, cid)
     assert conversation is not None and stored is not None
-    assert (conversation.last_seq, conversation.last_text) == (3, "And another thing")
-    assert (stored.id, stored.seq, stored.text) == (sent.message.id, 3, "And another thing")
-
-    # A resend fails the one statement as a whole: the seq taken by its UPDATE is given back.
-    with recorded(state, monkeypatch):
-        again = await service.visitor_send(
-            state, visitor, conversation_id=c, client_id=cid, text="And another thing"
-        )
-    assert (again.new, again.message.id) == (False, sent.message.id)
-    following = await service.visitor_send(
-        state, visitor, conversation_id=c, client_id=new_cid(), text="Last"
-    )
-    assert following.message.seq == 4
+    assert (conversation.last_seq, conversation.last_text) == (2, "And another thing")
+    assert stored == sent.message
 
 
-async def test_on_sqlite_messages_sent_together_share_one_commit(state: Runtime) -> None:
-    if state.engine.dialect.name != "sqlite":
-        pytest.skip("group commit is SQLite's")
-    team = await chat_team(state)
-    visitors = [await new_visitor(state, team, i=f"vis-group-{n}") for n in range(12)]
-    opened = [
-        await service.visitor_send(
-            state, visitor, conversation_id=None, client_id=new_cid(), text="Hello"
-        )
-        for visitor in visitors
-    ]
-    seen = await traced_sqlite(state)
+async def test_messages_sent_together_share_one_round_trip_and_commit(
+    state: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened = await with_conversations(state, 12)
+    seen = await traced(state, monkeypatch)
     sent = await asyncio.gather(
         *(
             service.visitor_send(
-                state,
-                visitor,
-                conversation_id=first.conversation.id,
-                client_id=new_cid(),
-                text=f"Message {n}",
+                state, visitor, conversation_id=c, client_id=new_cid(), text=f"Message {n}"
             )
-            for n, (visitor, first) in enumerate(zip(visitors, opened, strict=True))
+            for n, (visitor, c) in enumerate(opened)
         )
     )
-    messages = [t for t in transactions(seen) if ["INSERT", "INTO"] in t]
-    assert len(messages) == 1  # all twelve in one BEGIN IMMEDIATE … COMMIT
-    one_message = [
-        ["SAVEPOINT", "vitrine_work"],
-        ["UPDATE", "conversations"],
-        ["INSERT", "INTO"],
-        ["RELEASE", "vitrine_work"],
-    ]
-    assert messages[0] == one_message * 12 + [["COMMIT"]]
+    if state.engine.dialect.name == "postgresql":
+        assert writes(seen) == ["WITH taken × 12"]  # asyncpg's fetchmany: one Sync, one commit
+    else:
+        one = ["SAVEPOINT vitrine_work", "UPDATE conversations", "INSERT INTO"]
+        one.append("RELEASE vitrine_work")
+        assert writes(seen) == ["BEGIN IMMEDIATE", *one * 12, "COMMIT"]
     assert [s.message.seq for s in sent] == [2] * 12
-    # What the write returned is what SQLAlchemy reads back (dates, JSON params, numbers).
+    # What each caller got back is what SQLAlchemy reads (dates, JSON params, numbers).
     async with state.engine.connect() as conn:
-        for one in sent:
-            row = (
-                await conn.execute(
-                    select(conversations).where(conversations.c.id == one.conversation.id)
-                )
-            ).one()
-            assert from_row(Conversation, row) == one.conversation
-            c, cid = one.conversation.id, one.message.client_id
-            assert await store.message_by_client_id(conn, c, cid) == one.message
+        for one_sent in sent:
+            c, cid = one_sent.conversation.id, one_sent.message.client_id
+            query = select(conversations).where(conversations.c.id == c)
+            row = (await conn.execute(query)).one()
+            assert from_row(Conversation, row) == one_sent.conversation
+            assert await store.message_by_client_id(conn, c, cid) == one_sent.message
+
+
+async def test_a_resend_in_the_same_batch_fails_alone(
+    state: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tab resending while the first copy is still in flight: one copy is stored, the resend
+    is answered with it, and the other messages of the batch are stored all the same."""
+    (first, c1), (second, c2) = await with_conversations(state, 2)
+    seen = await traced(state, monkeypatch)
+    cid = new_cid()
+    original, other, resend = await asyncio.gather(
+        service.visitor_send(state, first, conversation_id=c1, client_id=cid, text="Twice"),
+        service.visitor_send(state, second, conversation_id=c2, client_id=new_cid(), text="Hi"),
+        service.visitor_send(state, first, conversation_id=c1, client_id=cid, text="Twice"),
+    )
+    assert (original.new, other.new, resend.new) == (True, True, False)
+    assert resend.message == original.message
+    assert (original.message.seq, other.message.seq) == (2, 2)
+    if state.engine.dialect.name == "postgresql":  # together, refused, then one by one
+        assert writes(seen)[:4] == ["WITH taken × 3", "WITH taken", "WITH taken", "WITH taken"]
+    else:
+        assert writes(seen).count("ROLLBACK TO") == 1 and writes(seen).count("COMMIT") == 1
+    following = await service.visitor_send(
+        state, first, conversation_id=c1, client_id=new_cid(), text="Next"
+    )
+    assert following.message.seq == 3  # the refused copy took no seq
+
+
+async def test_a_message_into_an_ended_or_foreign_conversation_is_refused(
+    state: Runtime,
+) -> None:
+    (first, c1), (second, _c2) = await with_conversations(state, 2)
+    with pytest.raises(NotFound):
+        await service.visitor_send(state, second, conversation_id=c1, client_id=new_cid(), text="x")
+    async with state.engine.begin() as conn:
+        await store.set_status(conn, c1, "resolved", utcnow())
+    refused, accepted = await asyncio.gather(
+        service.visitor_send(state, first, conversation_id=c1, client_id=new_cid(), text="x"),
+        service.visitor_send(state, second, conversation_id=_c2, client_id=new_cid(), text="y"),
+        return_exceptions=True,
+    )
+    assert isinstance(refused, Conflict) and refused.error_code == "closed"
+    assert not isinstance(accepted, BaseException) and accepted.message.seq == 2

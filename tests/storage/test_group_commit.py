@@ -1,6 +1,7 @@
-"""SQLite group commit (``db/group_commit.py``): writes queued together share one transaction,
-each fails alone, a failed COMMIT writes nothing, and prepared statements convert values as
-SQLAlchemy does."""
+"""SQLite's group commit (``db/group_commit.py``): writes queued together share one
+transaction, each fails alone, a failed COMMIT writes nothing, and prepared statements convert
+values as SQLAlchemy does. PostgreSQL's is tested through its one user, a chat message
+(tests/chat/test_statements.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, Table, insert, select, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -146,5 +148,5 @@ async def test_prepared_statements_convert_values_as_sqlalchemy_does(engine: Asy
     assert read.row(raw) == {"id": 1, **values}
     async with engine.connect() as conn:  # what SQLAlchemy reads back is the same
         assert dict((await conn.execute(select(table))).one()._mapping) == {"id": 1, **values}
-    with pytest.raises(ValueError):
-        Prepared(insert(table), create_engine("postgresql+asyncpg://x@h/d").dialect)
+    with pytest.raises(ValueError):  # psycopg's %(name)s parameters: not ours
+        Prepared(insert(table), postgresql.dialect())

@@ -1,10 +1,12 @@
 """Chat rules: sending (sequence numbers, de-duplication of resends), statuses, taking and
 assigning, who sees what, read marks, typing. No HTTP, no SQL.
 
-Every message is stored in one transaction that takes the conversation's next ``seq`` with an
-atomic ``UPDATE … RETURNING`` and inserts the row; a resend of a client id already stored
+Every message is stored atomically: the conversation's next ``seq`` taken with an
+``UPDATE … RETURNING`` and the row inserted, together or not at all (a visitor's message in a
+group commit with the others arriving meanwhile, ``db/group_commit.py``; an operator's in the
+transaction that also takes the chat). A resend of a client id already stored
 (``UNIQUE(conversation, client id)``) returns the stored message with its seq. Events are
-published on the bus only after the transaction committed (``events.py``).
+published on the bus only once the message is committed (``events.py``).
 
 Other modules of the chat: ``visitors.py`` (tokens, identity, params, the session, ending and
 rating), ``presence.py`` (operators online, auto-assignment), ``leads.py``, ``attachments.py``,

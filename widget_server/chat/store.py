@@ -26,7 +26,6 @@ from widget_server.chat.models import (
 )
 from widget_server.chat.tables import chat_files, chat_messages, chat_visitors, conversations
 from widget_server.db import group_commit
-from widget_server.db.engine import single_write
 from widget_server.db.group_commit import Prepared
 
 # --- visitors --------------------------------------------------------------------------------
@@ -381,10 +380,12 @@ def _append_statement(
                 *(value(name) for name in _MESSAGE_COLUMNS[2:]),
             ),
         )
-        .returning(chat_messages.c.id)
+        .returning(chat_messages.c.id, chat_messages.c.client_id)
         .cte("stored")
     )
-    return select(taken, stored.c.id.label("message_id")).select_from(taken.join(stored, true()))
+    return select(
+        taken, stored.c.id.label("message_id"), stored.c.client_id.label("message_client_id")
+    ).select_from(taken.join(stored, true()))
 
 
 async def append_message(
@@ -445,23 +446,30 @@ async def append_message_alone(
     text: str,
     file_id: str | None,
 ) -> tuple[Conversation, int] | None:
-    """``append_message`` as a write of its own (committed when this returns). PostgreSQL: the
-    one statement in autocommit. SQLite: the UPDATE and the INSERT, prepared once, in a group
-    commit (``db/group_commit.py``) shared with the other messages arriving meanwhile."""
-    if engine.dialect.name != "sqlite":
-        async with single_write(engine) as conn:
-            return await append_message(
-                conn, conversation_id, now=now, last_text=last_text,
-                reopen_pending=reopen_pending, unread_for=unread_for, visitor_id=visitor_id,
-                kind=kind, author_id=author_id, client_id=client_id, text=text, file_id=file_id,
-            )  # fmt: skip
+    """``append_message`` as a write of its own, committed when this returns, in a group commit
+    (``db/group_commit.py``) with the other messages arriving meanwhile: on PostgreSQL the one
+    statement, on SQLite the UPDATE and the INSERT, both prepared once."""
+    shape = (last_text is not None, reopen_pending, unread_for, visitor_id is not None)
     message = {
         "kind": kind, "author_id": author_id, "client_id": client_id, "text": text,
         "file_id": file_id, "created_at": now,
     }  # fmt: skip
-    taking, storing = _prepared_append(
-        engine.dialect, last_text is not None, reopen_pending, unread_for, visitor_id is not None
-    )
+    if engine.dialect.name == "postgresql":
+        appending = _prepared_postgres_append(engine.dialect, *shape)
+        params = _next_seq_params(conversation_id, now, last_text, visitor_id)
+        params.update({f"b_{name}": value for name, value in message.items()})
+        row = await group_commit.fetch_row(
+            engine,
+            appending.sql,
+            appending.parameters(params),
+            key=(conversation_id, client_id),
+            key_columns=(appending.column("id"), appending.column("message_client_id")),
+        )
+        if row is None:
+            return None
+        values = appending.row(row)
+        return from_mapping(Conversation, values), int(values["message_id"])
+    taking, storing = _prepared_sqlite_append(engine.dialect, *shape)
     take = taking.parameters(_next_seq_params(conversation_id, now, last_text, visitor_id))
     put = storing.parameters({"conversation_id": conversation_id, "seq": 0, **message})
     seq_at, last_seq_at = storing.position("seq"), taking.column("last_seq")
@@ -482,7 +490,7 @@ async def append_message_alone(
 
 
 @functools.lru_cache(maxsize=16)
-def _prepared_append(
+def _prepared_sqlite_append(
     dialect: Dialect,
     with_text: bool,
     reopen_pending: bool,
@@ -494,6 +502,18 @@ def _prepared_append(
         Prepared(taking, dialect, returns=conversations.c),
         Prepared(_INSERT_MESSAGE, dialect, column_keys=_MESSAGE_COLUMNS),
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _prepared_postgres_append(
+    dialect: Dialect,
+    with_text: bool,
+    reopen_pending: bool,
+    unread_for: str | None,
+    of_visitor: bool,
+) -> Prepared:
+    query = _append_statement(with_text, reopen_pending, unread_for, of_visitor)
+    return Prepared(query, dialect, returns=query.selected_columns)
 
 
 async def insert_message(conn: AsyncConnection, **values: Any) -> int:

@@ -146,17 +146,3 @@ async def checkpoint(engine: AsyncEngine) -> tuple[int, int] | None:
             (await conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")).one()
         )
     return int(row[1]), int(row[2])  # (busy, frames in the WAL, frames copied)
-
-
-@contextlib.asynccontextmanager
-async def single_write(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A connection for a change made by one write statement (reads beside it are fine). On
-    PostgreSQL it runs in autocommit: the statement is its own transaction, without the two
-    round trips of BEGIN and COMMIT. Elsewhere it is ``engine.begin()``."""
-    if engine.dialect.name != "postgresql":
-        async with engine.begin() as conn:
-            yield conn
-        return
-    async with engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        yield conn

@@ -1,26 +1,35 @@
-"""Group commit on SQLite: many small write transactions of one process in one ``COMMIT``.
+"""Group commit: the small write transactions one process makes at the same moment, in one.
 
-SQLite takes one writer at a time, and a write transaction driven statement by statement through
-SQLAlchemy's async layer costs about 2.5 ms of CPU on the event loop for 0.1 ms of work on the
-database (greenlet switches, statement and result machinery, one trip to aiosqlite's thread per
-statement). For the hottest write, a chat message (one UPDATE … RETURNING and one INSERT), that
-cost was the ceiling of messages a second, and every message queued behind the one before.
+The hottest write, a chat message, is one tiny change; what it costs is the machinery around it.
+On SQLite a write transaction driven statement by statement through SQLAlchemy's async layer
+costs about 2.5 ms of CPU on the event loop for 0.1 ms of work in the database (greenlets,
+statement and result machinery, a trip to aiosqlite's thread per statement), and every message
+waited for the one before: that was the ceiling of messages a second. On PostgreSQL each message
+was its own round trip and its own commit, whose WAL flush (0.4 ms here, and far longer now and
+then) the next one waited behind on a busy connection pool.
 
-``run(engine, work)`` queues ``work``, a plain function of the ``sqlite3`` connection, and waits
-for its result. One task per event loop drains the queue: it takes the engine's write lock (the
-same one ``engine.begin()`` queues on), and in ONE trip to the connection's thread runs
-``BEGIN IMMEDIATE``, each queued function inside its own ``SAVEPOINT``, and one ``COMMIT``. A
-function that raises is rolled back to its savepoint alone and its caller gets the error (a
-``sqlite3.Error`` as the SQLAlchemy exception it would have been, e.g. ``IntegrityError``); the
-others are committed. If the COMMIT itself fails, nothing of the batch is written and every
-caller gets that error. A caller cancelled before its batch starts has nothing written; once the
-batch has started, its work stands. Under load the queue fills while the previous batch
-commits, so the cost of a transaction is shared by everything that arrived meanwhile; alone, a
+Callers queue their write and wait for its outcome; one task per engine and event loop drains the
+queue, so under load everything that arrived while a batch ran goes in the next one, and a lone
 write still goes at once.
 
+- SQLite, ``run(engine, work)``: ``work`` is a plain function of the ``sqlite3`` connection. The
+  batch takes the engine's write lock (the one ``engine.begin()`` queues on) and, in ONE trip to
+  the connection's thread, runs ``BEGIN IMMEDIATE``, each work in its own ``SAVEPOINT``, and one
+  ``COMMIT``. A work that raises is rolled back to its savepoint alone and its caller gets the
+  error (a ``sqlite3.Error`` as the SQLAlchemy exception it would have been, e.g.
+  ``IntegrityError``); the others are committed.
+- PostgreSQL, ``fetch_row(engine, sql, args, …)``: the same statement with each caller's
+  parameters, all in one round trip and one implicit transaction (asyncpg's ``fetchmany``). If
+  one fails, PostgreSQL rolls them all back, and each runs again alone, so an error reaches only
+  its own caller.
+
+If a batch fails as a whole (its COMMIT, the connection), nothing of it is written and every
+caller gets the error. A caller cancelled before its batch starts has nothing written; once the
+batch has started, its work stands.
+
 ``Prepared`` is the other half: a Core statement compiled once for the engine's dialect, whose
-parameters and rows go through the same type processing SQLAlchemy applies (dates, JSON,
-booleans), so the functions run SQLAlchemy's own SQL without its per-statement machinery.
+parameters and rows go through the type processing SQLAlchemy applies (dates, JSON, booleans), so
+batches run SQLAlchemy's own SQL without its per-statement machinery.
 """
 
 from __future__ import annotations
@@ -29,13 +38,14 @@ import asyncio
 import functools
 import sqlite3
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import asyncpg
 from sqlalchemy import ColumnElement
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -43,12 +53,10 @@ from sqlalchemy.sql.compiler import SQLCompiler
 T = TypeVar("T")
 Work = Callable[[sqlite3.Connection], Any]
 
-MAX_BATCH = 500  # functions in one transaction; the rest wait for the next
-
 
 class Prepared:
-    """A statement compiled once: ``sql`` with ``?`` placeholders, ``parameters`` for it, and
-    ``row`` to read a result row (``returns``: the statement's result columns, in order)."""
+    """A statement compiled once: ``sql`` (``?`` or ``$n`` placeholders), ``parameters`` for it,
+    and ``row`` to read a result row (``returns``: the statement's result columns, in order)."""
 
     def __init__(
         self,
@@ -58,8 +66,8 @@ class Prepared:
         column_keys: Sequence[str] | None = None,
         returns: Iterable[ColumnElement[Any]] = (),
     ) -> None:
-        if dialect.paramstyle != "qmark":
-            raise ValueError("Prepared statements are for SQLite's qmark parameters")
+        if dialect.paramstyle not in ("qmark", "numeric_dollar"):  # SQLite's, asyncpg's
+            raise ValueError(f"Prepared statements take no {dialect.paramstyle} parameters")
         compiled = statement.compile(dialect=dialect, column_keys=list(column_keys or ()) or None)
         if not isinstance(compiled, SQLCompiler):
             raise TypeError("Prepared statements are SQL statements")
@@ -103,9 +111,22 @@ class Prepared:
         }
 
 
+# --- the queue: one per engine and event loop, drained by one task ---------------------------
+
+Outcome = tuple[bool, Any]  # (True, result) or (False, the exception for its caller)
+Runner = Callable[[AsyncEngine, Any, list[Any]], Awaitable[list[Outcome]]]
+
+
+@dataclass
+class _Waiting:
+    job: Any
+    future: asyncio.Future[Any]
+
+
 @dataclass
 class _Queue:
-    items: list[tuple[Work, asyncio.Future[Any]]] = field(default_factory=list)
+    # per (runner, group): the jobs queued for one batch, in order
+    pending: dict[tuple[Runner, Hashable], list[_Waiting]] = field(default_factory=dict)
     drainer: asyncio.Task[None] | None = None
 
 
@@ -114,61 +135,75 @@ _queues: weakref.WeakKeyDictionary[
 ] = weakref.WeakKeyDictionary()
 
 
-async def run(engine: AsyncEngine, work: Callable[[sqlite3.Connection], T]) -> T:
-    """``work(connection)`` inside a write transaction shared with other queued work; its
-    result, or its error (see the module docstring)."""
-    from widget_server.db.engine import SQLiteEngine
-
-    if not isinstance(engine, SQLiteEngine):
-        raise TypeError("group commit is for SQLite engines")
+async def _submit(engine: AsyncEngine, runner: Runner, group: Hashable, job: Any) -> Any:
+    """Queue ``job`` for the next ``runner(engine, group, jobs)`` and wait for its outcome."""
     loop = asyncio.get_running_loop()
     queue = _queues.setdefault(loop, weakref.WeakKeyDictionary()).setdefault(engine, _Queue())
-    future: asyncio.Future[T] = loop.create_future()
-    queue.items.append((work, future))
+    future: asyncio.Future[Any] = loop.create_future()
+    queue.pending.setdefault((runner, group), []).append(_Waiting(job, future))
     if queue.drainer is None:
         queue.drainer = loop.create_task(_drain(engine, queue))
     return await future
 
 
-async def _drain(engine: Any, queue: _Queue) -> None:
-    batch: list[tuple[Work, asyncio.Future[Any]]] = []
+async def _drain(engine: AsyncEngine, queue: _Queue) -> None:
+    waiting: list[_Waiting] = []
     try:
-        while queue.items:
-            batch, queue.items = queue.items[:MAX_BATCH], queue.items[MAX_BATCH:]
-            batch = [(work, future) for work, future in batch if not future.cancelled()]
-            if not batch:
-                continue
-            try:
-                async with engine.write_lock(), engine.connect() as conn:
-                    raw = await conn.get_raw_connection()
-                    works = [work for work, _ in batch]
-                    outcomes = await raw.driver_connection.run(
-                        functools.partial(_transaction, works=works)
-                    )
-            except Exception as exc:  # the transaction failed as a whole: nothing was written
-                error = _sqlalchemy_error(exc)
-                outcomes = [(False, error)] * len(batch)
-            for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
-                if future.done():  # its caller went away meanwhile; the work stands
-                    continue
-                if ok:
-                    future.set_result(value)
-                else:
-                    future.set_exception(_sqlalchemy_error(value))
-            batch = []
+        while queue.pending:
+            runner, group = next(iter(queue.pending))
+            waiting = queue.pending.pop((runner, group))
+            waiting = [one for one in waiting if not one.future.cancelled()]
+            if waiting:
+                try:
+                    outcomes = await runner(engine, group, [one.job for one in waiting])
+                except Exception as exc:  # the batch failed as a whole: nothing was written
+                    outcomes = [(False, exc)] * len(waiting)
+                for one, (ok, value) in zip(waiting, outcomes, strict=True):
+                    if one.future.done():  # its caller went away meanwhile; the work stands
+                        continue
+                    if ok:
+                        one.future.set_result(value)
+                    else:
+                        one.future.set_exception(value)
+            waiting = []
     except BaseException:  # cancelled (the loop is closing): so are the callers still waiting
-        for _, future in batch + queue.items:
-            future.cancel()
-        queue.items.clear()
+        for one in waiting + [one for ones in queue.pending.values() for one in ones]:
+            one.future.cancel()
+        queue.pending.clear()
         raise
     finally:
         queue.drainer = None
 
 
-def _transaction(db: sqlite3.Connection, works: list[Work]) -> list[tuple[bool, Any]]:
+# --- SQLite ----------------------------------------------------------------------------------
+
+
+async def run(engine: AsyncEngine, work: Callable[[sqlite3.Connection], T]) -> T:
+    """SQLite: ``work(connection)`` inside a write transaction shared with the other work queued
+    meanwhile; its result, or its error (see the module docstring)."""
+    from widget_server.db.engine import SQLiteEngine
+
+    if not isinstance(engine, SQLiteEngine):
+        raise TypeError("this group commit is for SQLite engines")
+    result: T = await _submit(engine, _run_sqlite, None, work)
+    return result
+
+
+async def _run_sqlite(engine: Any, _group: None, works: list[Work]) -> list[Outcome]:
+    try:  # engine: a SQLiteEngine (``run`` checks)
+        async with engine.write_lock(), engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None
+            outcomes: list[Outcome] = await driver.run(functools.partial(_transaction, works=works))
+    except sqlite3.Error as exc:  # the transaction failed as a whole: nothing was written
+        outcomes = [(False, exc)] * len(works)
+    return [(ok, value if ok else _sqlalchemy_error(value)) for ok, value in outcomes]
+
+
+def _transaction(db: sqlite3.Connection, works: list[Work]) -> list[Outcome]:
     """On the connection's thread: every work in its savepoint, one commit for all."""
     db.execute("BEGIN IMMEDIATE")
-    outcomes: list[tuple[bool, Any]] = []
+    outcomes: list[Outcome] = []
     try:
         for work in works:
             db.execute("SAVEPOINT vitrine_work")
@@ -191,3 +226,63 @@ def _sqlalchemy_error(exc: Exception) -> Exception:
     if isinstance(exc, sqlite3.Error):
         return DBAPIError.instance(None, None, exc, sqlite3.Error)
     return exc
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+
+
+async def fetch_row(
+    engine: AsyncEngine,
+    sql: str,
+    args: Sequence[Any],
+    *,
+    key: tuple[Any, ...],
+    key_columns: tuple[int, ...],
+) -> Any:
+    """PostgreSQL: the row that ``sql`` (a ``Prepared`` statement's) returns for ``args``, or
+    None; committed when this returns. Its row is the one whose values at ``key_columns`` are
+    ``key``.
+
+    The statements queued meanwhile with the same SQL run with it in one round trip and one
+    implicit transaction (asyncpg's ``fetchmany``): one commit, so one WAL flush, for all. If
+    that fails, nothing of it was written, and each runs again alone in its own transaction,
+    so an error (a duplicate key) reaches only its own caller, as SQLAlchemy raises it."""
+    return await _submit(engine, _run_postgres, (sql, key_columns), (args, key))
+
+
+async def _run_postgres(
+    engine: AsyncEngine,
+    group: tuple[str, tuple[int, ...]],
+    jobs: list[tuple[Sequence[Any], tuple[Any, ...]]],
+) -> list[Outcome]:
+    sql, key_columns = group
+    async with engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        try:
+            if len(jobs) > 1:
+                try:
+                    rows = await driver.fetchmany(sql, [args for args, _ in jobs])
+                except asyncpg.PostgresError:  # rolled back as a whole: each on its own
+                    pass
+                else:
+                    found = {tuple(row[i] for i in key_columns): row for row in rows}
+                    return [(True, found.get(key)) for _, key in jobs]
+            outcomes: list[Outcome] = []
+            for args, _ in jobs:
+                try:
+                    outcomes.append((True, await driver.fetchrow(sql, *args)))
+                except asyncpg.PostgresError as exc:
+                    outcomes.append((False, _postgres_error(sql, exc)))
+            return outcomes
+        except Exception as exc:  # the connection is gone (or in doubt): it is not reused
+            await conn.invalidate()
+            error = DBAPIError(sql, None, exc, connection_invalidated=True)
+            return [(False, error)] * len(jobs)
+
+
+def _postgres_error(sql: str, exc: Exception) -> Exception:
+    """An asyncpg error as SQLAlchemy raises it (what callers catch)."""
+    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+        return IntegrityError(sql, None, exc)
+    return DBAPIError(sql, None, exc)
