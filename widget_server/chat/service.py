@@ -121,12 +121,7 @@ async def _stored(conn: AsyncConnection, conversation_id: int, client_id: str) -
 
 async def _append(
     conn: AsyncConnection,
-    conversation_id: int,
-    *,
-    kind: Kind,
-    author_id: int | None,
-    client_id: str,
-    text: str,
+    new: store.NewMessage,
     file: ChatFile | None,
     state: Runtime,
     author: User | None = None,
@@ -136,37 +131,37 @@ async def _append(
     event now, so that it is published right after the commit: one process publishes its
     messages in seq order. The transaction stays as short as it can: on SQLite it holds the
     write lock that every other message waits for."""
-    values = _message_values(kind, author_id, client_id, text, file, None)
-    appended = await store.append_message(conn, conversation_id, **values)
+    appended = await store.append_message(conn, new)
     if appended is None:
-        raise await _refusal(conn, conversation_id, None)
+        raise await _refusal(conn, new.conversation_id, None)
     visitor = await store.visitor_by_id(conn, appended[0].visitor_id)
     assert visitor is not None
-    return await _sent(state, appended, values, file, visitor, author, was_unassigned)
+    return await _sent(state, appended, new, file, visitor, author, was_unassigned)
 
 
-def _message_values(
+def _new_message(
+    conversation_id: int,
     kind: Kind,
     author_id: int | None,
     client_id: str,
     text: str,
     file: ChatFile | None,
     visitor: ChatVisitor | None,
-) -> dict[str, Any]:
-    """``store.append_message``'s arguments (given the ``visitor``: only into a conversation of
-    theirs)."""
-    return {
-        "now": utcnow(),
-        "last_text": (text or "📎") if kind != "note" else None,  # notes have no preview
-        "reopen_pending": kind == "visitor",
-        "unread_for": UNREAD_FOR.get(kind),
-        "visitor_id": visitor.id if visitor else None,
-        "kind": kind,
-        "author_id": author_id,
-        "client_id": client_id,
-        "text": text,
-        "file_id": file.file_id if file else None,
-    }
+) -> store.NewMessage:
+    """The message to append (given the ``visitor``: only into a conversation of theirs)."""
+    return store.NewMessage(
+        conversation_id=conversation_id,
+        now=utcnow(),
+        last_text=(text or "📎") if kind != "note" else None,  # notes have no preview
+        reopen_pending=kind == "visitor",
+        unread_for=UNREAD_FOR.get(kind),
+        visitor_id=visitor.id if visitor else None,
+        kind=kind,
+        author_id=author_id,
+        client_id=client_id,
+        text=text,
+        file_id=file.file_id if file else None,
+    )
 
 
 async def _refusal(
@@ -182,7 +177,7 @@ async def _refusal(
 async def _sent(
     state: Runtime,
     appended: tuple[Conversation, int],
-    values: dict[str, Any],
+    new: store.NewMessage,
     file: ChatFile | None,
     visitor: ChatVisitor,
     author: User | None = None,
@@ -192,8 +187,8 @@ async def _sent(
     conversation, message_id = appended
     message = ChatMessage(
         id=message_id, conversation_id=conversation.id, seq=conversation.last_seq,
-        kind=values["kind"], author_id=values["author_id"], client_id=values["client_id"],
-        text=values["text"], created_at=values["now"], file=file,
+        kind=new.kind, author_id=new.author_id, client_id=new.client_id, text=new.text,
+        created_at=new.now, file=file,
     )  # fmt: skip
     event = events.message_event(state.settings, conversation, message, visitor, author)
     summary = await events.summaries(state, conversation, visitor)
@@ -294,10 +289,8 @@ async def _open(
             }
             if details:
                 await store.update_visitor(conn, visitor.id, **details)
-            sent = await _append(
-                conn, conversation_id, kind="visitor", author_id=None, client_id=cid,
-                text=text, file=file, state=state,
-            )  # fmt: skip
+            new = _new_message(conversation_id, "visitor", None, cid, text, file, None)
+            sent = await _append(conn, new, file, state)
     except IntegrityError:  # the same first message, sent twice at once: the other one won
         async with state.engine.connect() as conn:
             opened = await store.conversation_by_opening(conn, visitor.site_id, visitor.id, cid)
@@ -325,12 +318,12 @@ async def _visitor_reply(
         if file_id is not None:
             async with state.engine.connect() as conn:
                 file = await _file_of_site(conn, visitor.site_id, file_id)
-        values = _message_values("visitor", None, cid, text, file, visitor)
-        appended = await store.append_message_alone(state.engine, conversation_id, **values)
+        new = _new_message(conversation_id, "visitor", None, cid, text, file, visitor)
+        appended = await store.append_message_alone(state.engine, new)
         if appended is None:
             async with state.engine.connect() as conn:
                 raise await _refusal(conn, conversation_id, visitor)
-        return await _sent(state, appended, values, file, visitor)
+        return await _sent(state, appended, new, file, visitor)
     except (IntegrityError, Conflict, TooManyRequests):
         async with state.engine.connect() as conn:
             found = await _stored(conn, conversation_id, cid)
@@ -397,12 +390,10 @@ async def operator_send(
             stored_file = await _file_of_site(conn, access.site.id, file)
             if not note and conversation.assignee_id is None:
                 await store.take(conn, conversation.id, access.user.id, utcnow())
-            sent = await _append(
-                conn, conversation.id, kind="note" if note else "operator",
-                author_id=access.user.id, client_id=cid, text=body, file=stored_file,
-                state=state, author=access.user,
-                was_unassigned=conversation.assignee_id is None,
-            )  # fmt: skip
+            kind: Kind = "note" if note else "operator"
+            new = _new_message(conversation.id, kind, access.user.id, cid, body, stored_file, None)
+            was_unassigned = conversation.assignee_id is None
+            sent = await _append(conn, new, stored_file, state, access.user, was_unassigned)
     except IntegrityError:
         async with state.engine.connect() as conn:
             found = await _stored(conn, conversation.id, cid)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,7 @@ from widget_server.chat.models import (
     ChatMessage,
     ChatVisitor,
     Conversation,
+    Kind,
     from_mapping,
     from_row,
 )
@@ -388,90 +390,92 @@ def _append_statement(
     ).select_from(taken.join(stored, true()))
 
 
-async def append_message(
-    conn: AsyncConnection,
-    conversation_id: int,
-    *,
-    now: datetime,
-    last_text: str | None,
-    reopen_pending: bool,
-    unread_for: str | None,
-    visitor_id: int | None,
-    kind: str,
-    author_id: int | None,
-    client_id: str,
-    text: str,
-    file_id: str | None,
-) -> tuple[Conversation, int] | None:
+@dataclass(frozen=True)
+class NewMessage:
+    """A message to append: the row's values, and how the conversation changes with it."""
+
+    conversation_id: int
+    now: datetime
+    last_text: str | None  # the conversation's new preview (None: unchanged, as for a note)
+    reopen_pending: bool  # a pending conversation becomes open again
+    unread_for: str | None  # "visitor" or "operator": one more message they have not read
+    visitor_id: int | None  # only into a conversation of this visitor's
+    kind: Kind
+    author_id: int | None
+    client_id: str
+    text: str
+    file_id: str | None
+
+    @property
+    def shape(self) -> tuple[bool, bool, str | None, bool]:
+        """Which of the statements built once (``_next_seq_statement``) it takes."""
+        return (
+            self.last_text is not None,
+            self.reopen_pending,
+            self.unread_for,
+            self.visitor_id is not None,
+        )
+
+    def seq_params(self) -> dict[str, Any]:
+        return _next_seq_params(self.conversation_id, self.now, self.last_text, self.visitor_id)
+
+    def row(self) -> dict[str, Any]:
+        """The message row's values but its ``seq``."""
+        return {
+            "conversation_id": self.conversation_id, "kind": self.kind,
+            "author_id": self.author_id, "client_id": self.client_id, "text": self.text,
+            "file_id": self.file_id, "created_at": self.now,
+        }  # fmt: skip
+
+
+async def append_message(conn: AsyncConnection, new: NewMessage) -> tuple[Conversation, int] | None:
     """``next_seq`` and ``insert_message`` together: the conversation with its new ``last_seq``
     and the stored message's id, or None as ``next_seq``. Raises IntegrityError as
     ``insert_message``. One statement on PostgreSQL (any connection, autocommit included); two
     on SQLite, which cannot put an UPDATE in a WITH (the caller's transaction holds them)."""
-    message = {
-        "kind": kind, "author_id": author_id, "client_id": client_id, "text": text,
-        "file_id": file_id, "created_at": now,
-    }  # fmt: skip
     if conn.dialect.name != "postgresql":
         conversation = await next_seq(
-            conn, conversation_id, now=now, last_text=last_text, reopen_pending=reopen_pending,
-            unread_for=unread_for, visitor_id=visitor_id,
+            conn, new.conversation_id, now=new.now, last_text=new.last_text,
+            reopen_pending=new.reopen_pending, unread_for=new.unread_for,
+            visitor_id=new.visitor_id,
         )  # fmt: skip
         if conversation is None:
             return None
-        message_id = await insert_message(
-            conn, conversation_id=conversation_id, seq=conversation.last_seq, **message
-        )
-        return conversation, message_id
-    query = _append_statement(
-        last_text is not None, reopen_pending, unread_for, visitor_id is not None
-    )
-    params = _next_seq_params(conversation_id, now, last_text, visitor_id)
-    params.update({f"b_{name}": value for name, value in message.items()})
-    row = (await conn.execute(query, params)).first()
+        return conversation, await insert_message(conn, seq=conversation.last_seq, **new.row())
+    params = _append_params(new)
+    row = (await conn.execute(_append_statement(*new.shape), params)).first()
     return None if row is None else (from_row(Conversation, row), int(row.message_id))
 
 
+def _append_params(new: NewMessage) -> dict[str, Any]:
+    """``_append_statement``'s parameters."""
+    params = new.seq_params()  # b_conversation_id: the same in both
+    params.update({f"b_{name}": value for name, value in new.row().items()})
+    return params
+
+
 async def append_message_alone(
-    engine: AsyncEngine,
-    conversation_id: int,
-    *,
-    now: datetime,
-    last_text: str | None,
-    reopen_pending: bool,
-    unread_for: str | None,
-    visitor_id: int | None,
-    kind: str,
-    author_id: int | None,
-    client_id: str,
-    text: str,
-    file_id: str | None,
+    engine: AsyncEngine, new: NewMessage
 ) -> tuple[Conversation, int] | None:
     """``append_message`` as a write of its own, committed when this returns, in a group commit
     (``db/group_commit.py``) with the other messages arriving meanwhile: on PostgreSQL the one
     statement, on SQLite the UPDATE and the INSERT, both prepared once."""
-    shape = (last_text is not None, reopen_pending, unread_for, visitor_id is not None)
-    message = {
-        "kind": kind, "author_id": author_id, "client_id": client_id, "text": text,
-        "file_id": file_id, "created_at": now,
-    }  # fmt: skip
     if engine.dialect.name == "postgresql":
-        appending = _prepared_postgres_append(engine.dialect, *shape)
-        params = _next_seq_params(conversation_id, now, last_text, visitor_id)
-        params.update({f"b_{name}": value for name, value in message.items()})
+        appending = _prepared_postgres_append(engine.dialect, *new.shape)
         row = await group_commit.fetch_row(
             engine,
             appending.sql,
-            appending.parameters(params),
-            key=(conversation_id, client_id),
+            appending.parameters(_append_params(new)),
+            key=(new.conversation_id, new.client_id),
             key_columns=(appending.column("id"), appending.column("message_client_id")),
         )
         if row is None:
             return None
         values = appending.row(row)
         return from_mapping(Conversation, values), int(values["message_id"])
-    taking, storing = _prepared_sqlite_append(engine.dialect, *shape)
-    take = taking.parameters(_next_seq_params(conversation_id, now, last_text, visitor_id))
-    put = storing.parameters({"conversation_id": conversation_id, "seq": 0, **message})
+    taking, storing = _prepared_sqlite_append(engine.dialect, *new.shape)
+    take = taking.parameters(new.seq_params())
+    put = storing.parameters({"seq": 0, **new.row()})
     seq_at, last_seq_at = storing.position("seq"), taking.column("last_seq")
 
     def work(db: sqlite3.Connection) -> tuple[Any, int | None] | None:
