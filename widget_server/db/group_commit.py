@@ -125,9 +125,11 @@ class _Waiting:
 
 @dataclass
 class _Queue:
-    # per (runner, group): the jobs queued for one batch, in order
+    # per (runner, group): the jobs queued for the next batch, in order
     pending: dict[tuple[Runner, Hashable], list[_Waiting]] = field(default_factory=dict)
     drainer: asyncio.Task[None] | None = None
+    batches: dict[asyncio.Task[None], Runner] = field(default_factory=dict)  # running
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 _queues: weakref.WeakKeyDictionary[
@@ -147,32 +149,54 @@ async def _submit(engine: AsyncEngine, runner: Runner, group: Hashable, job: Any
 
 
 async def _drain(engine: AsyncEngine, queue: _Queue) -> None:
-    waiting: list[_Waiting] = []
+    """Start a batch of each group's queued jobs as soon as its runner has room."""
     try:
         while queue.pending:
-            runner, group = next(iter(queue.pending))
-            waiting = queue.pending.pop((runner, group))
-            waiting = [one for one in waiting if not one.future.cancelled()]
+            running = list(queue.batches.values())
+            ready = [key for key in queue.pending if running.count(key[0]) < _AT_ONCE[key[0]]]
+            if not ready:
+                queue.finished.clear()
+                await queue.finished.wait()
+                continue
+            runner, group = ready[0]
+            waiting = [one for one in queue.pending.pop(ready[0]) if not one.future.cancelled()]
             if waiting:
-                try:
-                    outcomes = await runner(engine, group, [one.job for one in waiting])
-                except Exception as exc:  # the batch failed as a whole: nothing was written
-                    outcomes = [(False, exc)] * len(waiting)
-                for one, (ok, value) in zip(waiting, outcomes, strict=True):
-                    if one.future.done():  # its caller went away meanwhile; the work stands
-                        continue
-                    if ok:
-                        one.future.set_result(value)
-                    else:
-                        one.future.set_exception(value)
-            waiting = []
+                batch = asyncio.get_running_loop().create_task(
+                    _batch(engine, runner, group, waiting)
+                )
+                queue.batches[batch] = runner
+                batch.add_done_callback(functools.partial(_finished, queue))
     except BaseException:  # cancelled (the loop is closing): so are the callers still waiting
-        for one in waiting + [one for ones in queue.pending.values() for one in ones]:
+        for one in [one for ones in queue.pending.values() for one in ones]:
             one.future.cancel()
         queue.pending.clear()
         raise
     finally:
         queue.drainer = None
+
+
+def _finished(queue: _Queue, batch: asyncio.Task[None]) -> None:
+    del queue.batches[batch]
+    queue.finished.set()
+
+
+async def _batch(engine: AsyncEngine, runner: Runner, group: Any, waiting: list[_Waiting]) -> None:
+    try:
+        try:
+            outcomes = await runner(engine, group, [one.job for one in waiting])
+        except Exception as exc:  # the batch failed as a whole: nothing was written
+            outcomes = [(False, exc)] * len(waiting)
+    except BaseException:  # cancelled: so are its callers
+        for one in waiting:
+            one.future.cancel()
+        raise
+    for one, (ok, value) in zip(waiting, outcomes, strict=True):
+        if one.future.done():  # its caller went away meanwhile; the work stands
+            continue
+        if ok:
+            one.future.set_result(value)
+        else:
+            one.future.set_exception(value)
 
 
 # --- SQLite ----------------------------------------------------------------------------------
@@ -286,3 +310,9 @@ def _postgres_error(sql: str, exc: Exception) -> Exception:
     if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
         return IntegrityError(sql, None, exc)
     return DBAPIError(sql, None, exc)
+
+
+# Batches of one runner that may run at once: SQLite has one writer; on PostgreSQL the next batch
+# starts on another connection while one waits for its commit (PostgreSQL orders two writes to
+# the same row by its lock, and flushes concurrent commits together).
+_AT_ONCE: dict[Runner, int] = {_run_sqlite: 1, _run_postgres: 4}
