@@ -21,7 +21,8 @@ write still goes at once.
 - PostgreSQL, ``fetch_row(engine, sql, args, …)``: the same statement with each caller's
   parameters, all in one round trip and one implicit transaction (asyncpg's ``fetchmany``). If
   one fails, PostgreSQL rolls them all back, and each runs again alone, so an error reaches only
-  its own caller.
+  its own caller. Up to four batches run at once, each on a connection of its own, so the next
+  one starts while another waits for its commit's WAL flush.
 
 If a batch fails as a whole (its COMMIT, the connection), nothing of it is written and every
 caller gets the error. A caller cancelled before its batch starts has nothing written; once the
