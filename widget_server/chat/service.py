@@ -309,9 +309,10 @@ async def _visitor_reply(
     text: str,
     file_id: str | None,
 ) -> Sent:
-    """One write in the common case (on SQLite shared with other messages: a group commit);
-    a resend of a stored message (the unique client id refuses it) is answered with the stored
-    one, also when the conversation has ended since or the visitor is at the rate limit."""
+    """One write in the common case, in a group commit with the messages arriving meanwhile
+    (``store.append_message_alone``); a resend of a stored message (the unique client id
+    refuses it) is answered with the stored one, also when the conversation has ended since or
+    the visitor is at the rate limit."""
     try:
         state.chat.message_limiter.take(visitor.id)
         file = None
