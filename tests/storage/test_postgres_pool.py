@@ -1,8 +1,11 @@
-"""PostgreSQL's connection pool: a connection that died while idle in the pool (a restarted
-server, a proxy's idle timeout) is replaced before anyone uses it, without a ping at every
-checkout (``db/engine.py``)."""
+"""PostgreSQL connections that die while idle in the pool (a restarted server, a proxy's idle
+timeout): replaced before use without a ping at every checkout (``db/engine.py``), and a group
+commit that meets one runs again on a new one (``db/group_commit.py``)."""
 
 from __future__ import annotations
+
+import asyncio
+import secrets
 
 import asyncpg
 import pytest
@@ -12,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import POSTGRES_URL, _pg_url_for, _postgres_admin_dsn
 from widget_server.db import engine as engines
+from widget_server.db import group_commit
 
 pytestmark = pytest.mark.postgres
 
@@ -65,4 +69,28 @@ async def test_a_connection_back_a_moment_ago_is_not_pinged(
         assert failed.value.connection_invalidated
         assert await backend_pid(engine) != first
     finally:
+        await engine.dispose()
+
+
+async def test_a_group_commit_on_a_connection_that_died_runs_again_on_a_new_one(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engines, "PING_AFTER_IDLE", 3600.0)  # no ping: the batch meets it dead
+    engine = engines.create_engine(url, pool_size=1, max_overflow=0)
+    table = f"vt_lost_{secrets.token_hex(4)}"
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(f"CREATE TABLE {table} (n INTEGER UNIQUE)"))
+        await kill(await backend_pid(engine))
+        sql = f"INSERT INTO {table} (n) VALUES ($1) RETURNING n"
+        rows = await asyncio.gather(
+            *(group_commit.fetch_row(engine, sql, [n], key=(n,), key_columns=(0,)) for n in (1, 2))
+        )
+        assert [row[0] for row in rows] == [1, 2]
+        async with engine.connect() as conn:
+            stored = (await conn.execute(text(f"SELECT n FROM {table} ORDER BY n"))).scalars()
+            assert list(stored) == [1, 2]
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
         await engine.dispose()

@@ -271,7 +271,9 @@ async def fetch_row(
     The statements queued meanwhile with the same SQL run with it in one round trip and one
     implicit transaction (asyncpg's ``fetchmany``): one commit, so one WAL flush, for all. If
     that fails, nothing of it was written, and each runs again alone in its own transaction,
-    so an error (a duplicate key) reaches only its own caller, as SQLAlchemy raises it."""
+    so an error (a duplicate key) reaches only its own caller, as SQLAlchemy raises it. When
+    the connection is lost, what is not done yet runs again on a new one: the statement must
+    be safe to repeat (an insert under a unique key is: the repeat fails as a duplicate)."""
     return await _submit(engine, _run_postgres, (sql, key_columns), (args, key))
 
 
@@ -279,8 +281,11 @@ async def _run_postgres(
     engine: AsyncEngine,
     group: tuple[str, tuple[int, ...]],
     jobs: list[tuple[Sequence[Any], tuple[Any, ...]]],
+    *,
+    again: bool = False,
 ) -> list[Outcome]:
     sql, key_columns = group
+    outcomes: list[Outcome] = []
     async with engine.connect() as conn:
         driver = (await conn.get_raw_connection()).driver_connection
         assert driver is not None
@@ -293,7 +298,6 @@ async def _run_postgres(
                 else:
                     found = {tuple(row[i] for i in key_columns): row for row in rows}
                     return [(True, found.get(key)) for _, key in jobs]
-            outcomes: list[Outcome] = []
             for args, _ in jobs:
                 try:
                     outcomes.append((True, await driver.fetchrow(sql, *args)))
@@ -302,8 +306,14 @@ async def _run_postgres(
             return outcomes
         except Exception as exc:  # the connection is gone (or in doubt): it is not reused
             await conn.invalidate()
-            error = DBAPIError(sql, None, exc, connection_invalidated=True)
-            return [(False, error)] * len(jobs)
+            lost = exc
+    rest = jobs[len(outcomes) :]
+    if again:
+        error = DBAPIError(sql, None, lost, connection_invalidated=True)
+        return outcomes + [(False, error)] * len(rest)
+    # Once more on a new connection (a restarted server, a proxy that closed it): what did commit
+    # before the answer was lost fails the second time on its unique key, as a resend would.
+    return outcomes + await _run_postgres(engine, group, rest, again=True)
 
 
 def _postgres_error(sql: str, exc: Exception) -> Exception:
