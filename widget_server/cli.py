@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import getpass
 import logging
 import os
@@ -111,10 +112,21 @@ async def ensure_schema(engine: AsyncEngine, settings: Settings) -> None:
 WEBSOCKET_OPTIONS: dict[str, Any] = {"ws_per_message_deflate": False}
 
 
+def freeze_startup_objects() -> None:
+    """Put the objects made so far (modules, the app, SQLAlchemy's tables) out of the cyclic
+    garbage collector's reach. A full collection walks every object it tracks, with the event
+    loop stopped: 115,000 of them after start-up, 60 to 150 ms on a small machine, which every
+    chat socket then waits for (bench/chat.py's worst latencies). Frozen objects are never
+    walked again; they live as long as the process anyway."""
+    gc.collect()
+    gc.freeze()
+
+
 def run_server(app: Starlette, settings: Settings) -> int:
     """Serve until SIGINT or SIGTERM, then shut down gracefully and exit 0."""
     import uvicorn
 
+    freeze_startup_objects()
     # uvicorn handles both signals, shuts down, then raises the signal again once it has put the
     # previous handlers back: these make that last step a no-op, so the exit is a clean 0.
     previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -1,14 +1,19 @@
-"""``vitrine serve`` as a real process: health, a clean stop on a signal, the schema check."""
+"""``vitrine serve`` as a real process: health, a clean stop on a signal, the schema check;
+and what it does before serving."""
 
 from __future__ import annotations
 
+import gc
 import signal
 from pathlib import Path
 
 import pytest
+import uvicorn
+from starlette.applications import Starlette
 
 from tests.cli.conftest import cli_env, run_cli, running
-from tests.conftest import free_port
+from tests.conftest import free_port, make_settings
+from widget_server.cli import run_server
 
 NOT_MIGRATED = "vitrine: the database schema is not up to date: run `vitrine migrate`"
 
@@ -50,3 +55,18 @@ def test_serve_refuses_a_stale_schema_without_auto_migrate(tmp_path: Path) -> No
     with running(tmp_path, "serve", env=env, port=port) as server:
         assert server.wait_until_healthy().status_code == 200
         server.stop()
+
+
+def test_serve_puts_what_start_up_made_out_of_the_collectors_reach(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Full garbage collections walk every tracked object with the event loop stopped; frozen
+    at start, the modules and the app are not walked again (``cli.freeze_startup_objects``)."""
+    frozen: list[int] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **_: frozen.append(gc.get_freeze_count()))
+    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path / 'v.db'}", tmp_path)
+    try:
+        assert run_server(Starlette(), settings) == 0
+    finally:
+        gc.unfreeze()
+    assert frozen and frozen[0] > 10_000
