@@ -333,7 +333,6 @@ async def idle(port: int, pid: int, key: str, sockets: int, visitors: int) -> No
             )
         )
     took = time.perf_counter() - started
-    gc.enable()
     await asyncio.sleep(3.0)  # let the server settle (and its allocator)
     after = rss_kib(pid)
     per = (after - before) * 1024 / sockets
@@ -430,20 +429,22 @@ async def measure(
     server_cpu, client_cpu = [cpu_seconds([pid]) for pid in pids], time.process_time()
     services_cpu = services_cpu_seconds()
     started = time.perf_counter()
-    for n in range(total):
-        at = started + n * interval
-        delay = at - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        cid = f"m-{label}-{n:08d}"
-        sent[cid] = (time.perf_counter(), time.time())
-        who = n % senders
-        frame = {"t": "send", "c": conversations[who], "cid": cid, "text": f"message {n}"}
-        await visitors[who].send(json.dumps(frame))
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(done.wait(), timeout=30)
+    try:
+        for n in range(total):
+            at = started + n * interval
+            delay = at - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            cid = f"m-{label}-{n:08d}"
+            sent[cid] = (time.perf_counter(), time.time())
+            who = n % senders
+            frame = {"t": "send", "c": conversations[who], "cid": cid, "text": f"message {n}"}
+            await visitors[who].send(json.dumps(frame))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), timeout=30)
+    finally:
+        gc.enable()
     took = time.perf_counter() - started
-    gc.enable()
     per_process = [
         (cpu_seconds([pid]) - was) / total * 1e6 for pid, was in zip(pids, server_cpu, strict=True)
     ]
