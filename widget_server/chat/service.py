@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from widget_server.accounts import operators as team
 from widget_server.accounts import service as accounts
 from widget_server.accounts.models import Access, User
-from widget_server.chat import events, file_store, limits, presence, store
+from widget_server.chat import append_store, events, file_store, limits, presence, store
 from widget_server.chat.models import ChatFile, ChatMessage, ChatVisitor, Conversation, Kind
 from widget_server.db.metadata import utcnow
 from widget_server.errors import (
@@ -121,7 +121,7 @@ async def _stored(conn: AsyncConnection, conversation_id: int, client_id: str) -
 
 async def _append(
     conn: AsyncConnection,
-    new: store.NewMessage,
+    new: append_store.NewMessage,
     file: ChatFile | None,
     state: Runtime,
     author: User | None = None,
@@ -131,7 +131,7 @@ async def _append(
     event now, so that it is published right after the commit: one process publishes its
     messages in seq order. The transaction stays as short as it can: on SQLite it holds the
     write lock that every other message waits for."""
-    appended = await store.append_message(conn, new)
+    appended = await append_store.append_message(conn, new)
     if appended is None:
         raise await _refusal(conn, new.conversation_id, None)
     visitor = await store.visitor_by_id(conn, appended[0].visitor_id)
@@ -147,9 +147,9 @@ def _new_message(
     text: str,
     file: ChatFile | None,
     visitor: ChatVisitor | None,
-) -> store.NewMessage:
+) -> append_store.NewMessage:
     """The message to append (given the ``visitor``: only into a conversation of theirs)."""
-    return store.NewMessage(
+    return append_store.NewMessage(
         conversation_id=conversation_id,
         now=utcnow(),
         last_text=(text or "📎") if kind != "note" else None,  # notes have no preview
@@ -177,7 +177,7 @@ async def _refusal(
 async def _sent(
     state: Runtime,
     appended: tuple[Conversation, int],
-    new: store.NewMessage,
+    new: append_store.NewMessage,
     file: ChatFile | None,
     visitor: ChatVisitor,
     author: User | None = None,
@@ -310,7 +310,7 @@ async def _visitor_reply(
     file_id: str | None,
 ) -> Sent:
     """One write in the common case, in a group commit with the messages arriving meanwhile
-    (``store.append_message_alone``); a resend of a stored message (the unique client id
+    (``append_store.append_message_alone``); a resend of a stored message (the unique client id
     refuses it) is answered with the stored one, also when the conversation has ended since or
     the visitor is at the rate limit."""
     try:
@@ -320,7 +320,7 @@ async def _visitor_reply(
             async with state.engine.connect() as conn:
                 file = await _file_of_site(conn, visitor.site_id, file_id)
         new = _new_message(conversation_id, "visitor", None, cid, text, file, visitor)
-        appended = await store.append_message_alone(state.engine, new)
+        appended = await append_store.append_message_alone(state.engine, new)
         if appended is None:
             async with state.engine.connect() as conn:
                 raise await _refusal(conn, conversation_id, visitor)

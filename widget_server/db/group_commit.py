@@ -51,6 +51,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from widget_server.db.engine import SQLiteEngine
+
 T = TypeVar("T")
 Work = Callable[[sqlite3.Connection], Any]
 
@@ -206,8 +208,6 @@ async def _batch(engine: AsyncEngine, runner: Runner, group: Any, waiting: list[
 async def run(engine: AsyncEngine, work: Callable[[sqlite3.Connection], T]) -> T:
     """SQLite: ``work(connection)`` inside a write transaction shared with the other work queued
     meanwhile; its result, or its error (see the module docstring)."""
-    from widget_server.db.engine import SQLiteEngine
-
     if not isinstance(engine, SQLiteEngine):
         raise TypeError("this group commit is for SQLite engines")
     result: T = await _submit(engine, _run_sqlite, None, work)
