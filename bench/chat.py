@@ -3,7 +3,7 @@ latency visitor → operator in one process and across two processes sharing a d
 
     .venv/bin/python bench/chat.py [--sockets 10000] [--rate 500] [--seconds 10]
                                    [--postgres URL] [--redis URL] [--skip-idle] [--skip-two]
-                                   [--skip-baseline]
+                                   [--skip-baseline] [--gc-log]
 
 1. **Idle sockets.** Starts one ``vitrine serve``-like uvicorn process (SQLite in a temporary
    folder, a site with the chat on), opens ``--sockets`` visitor sockets to it (``hello`` with a
@@ -28,6 +28,10 @@ Each delivery line is followed by its split at the moment the server stamped the
 the stamp to the operator's socket (the write, the bus, the operator's process). The CPU time a
 message cost is printed for each server process (the visitors' first), this client, and the
 machine's PostgreSQL and Redis servers, which all share the same cores.
+
+With ``--gc-log`` each server process records its garbage collections, and every delivery
+run prints, per process, how many of each generation ran while it measured and the longest
+pause: a full collection stops the event loop, and every socket of that process waits for it.
 
 The client is this script (asyncio + the ``websockets`` library), on the same 2-core machine as
 the servers; the figures include its own scheduling delays.
@@ -69,6 +73,7 @@ PASSWORD = "bench-password-1"
 START_TIMEOUT = 30.0
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
+GC_LOG = "VITRINE_BENCH_GC_LOG"  # a folder: each server process writes <pid>.gc there
 
 
 def free_port() -> int:
@@ -109,6 +114,8 @@ def run_uvicorn(app: Any, port: int) -> None:
 
     raise_fd_limit()
     freeze_startup_objects()
+    if os.environ.get(GC_LOG):
+        log_collections(Path(os.environ[GC_LOG]) / f"{os.getpid()}.gc")
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: None)
     uvicorn.run(
@@ -121,6 +128,36 @@ def run_uvicorn(app: Any, port: int) -> None:
         timeout_graceful_shutdown=5,
         **WEBSOCKET_OPTIONS,
     )
+
+
+def log_collections(path: Path) -> None:
+    """Append a line ``<generation> <start, monotonic s> <pause ms>`` to ``path`` for each
+    collection of the cyclic garbage collector in this process."""
+    log = path.open("a", buffering=1)
+    began = 0.0
+
+    def probe(phase: str, info: dict[str, int]) -> None:
+        nonlocal began
+        if phase == "start":
+            began = time.monotonic()
+        else:
+            log.write(f"{info['generation']} {began:.6f} {(time.monotonic() - began) * 1000:.3f}\n")
+
+    gc.callbacks.append(probe)
+
+
+def collections(folder: Path, pid: int, start: float, end: float) -> str:
+    """What ``log_collections`` recorded for ``pid`` between ``start`` and ``end``."""
+    try:
+        lines = (folder / f"{pid}.gc").read_text().split()
+    except FileNotFoundError:
+        return "none"
+    counts, longest = [0, 0, 0], 0.0
+    for generation, began, pause in zip(lines[::3], lines[1::3], lines[2::3], strict=True):
+        if start <= float(began) <= end:
+            counts[int(generation)] += 1
+            longest = max(longest, float(pause))
+    return f"gen0/1/2 {counts[0]}/{counts[1]}/{counts[2]}, longest {longest:.1f} ms"
 
 
 async def seed(database_url: str) -> str:
@@ -428,6 +465,7 @@ async def measure(
     interval = 1.0 / rate
     server_cpu, client_cpu = [cpu_seconds([pid]) for pid in pids], time.process_time()
     services_cpu = services_cpu_seconds()
+    window = time.monotonic()
     started = time.perf_counter()
     try:
         for n in range(total):
@@ -445,6 +483,7 @@ async def measure(
     finally:
         gc.enable()
     took = time.perf_counter() - started
+    window_end = time.monotonic()
     per_process = [
         (cpu_seconds([pid]) - was) / total * 1e6 for pid, was in zip(pids, server_cpu, strict=True)
     ]
@@ -477,6 +516,10 @@ async def measure(
             f"stamped -> at the operator p50 {percentile(outs, 0.5):.2f} / "
             f"p99 {percentile(outs, 0.99):.2f} ms"
         )
+    if os.environ.get(GC_LOG):
+        folder = Path(os.environ[GC_LOG])
+        for pid in pids:
+            print(f"{label:8} collections in {pid}: {collections(folder, pid, window, window_end)}")
     return p99
 
 
@@ -542,6 +585,9 @@ def main() -> int:
     parser.add_argument(
         "--skip-baseline", action="store_true", help="no bare relay run before each delivery"
     )
+    parser.add_argument(
+        "--gc-log", action="store_true", help="print the servers' garbage collections"
+    )
     args = parser.parse_args()
     if not 0 < args.sockets <= 15_000 or not 0 < args.visitors <= args.sockets:
         parser.error("--sockets must be 1..15000 and --visitors 1..sockets")
@@ -552,7 +598,13 @@ def main() -> int:
             f"each visitor may send {MESSAGES_PER_VISITOR} messages a minute: use more --senders"
         )
     raise_fd_limit()
+    with contextlib.ExitStack() as stack:
+        if args.gc_log:
+            os.environ[GC_LOG] = stack.enter_context(tempfile.TemporaryDirectory())
+        return run(args)
 
+
+def run(args: argparse.Namespace) -> int:
     def baseline() -> float | None:
         if args.skip_baseline:
             return None

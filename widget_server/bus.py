@@ -8,6 +8,7 @@ dies without saying goodbye.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections import defaultdict
@@ -99,18 +100,77 @@ class _RedisSubscription:
     async def __aiter__(self) -> AsyncIterator[Message]:
         async for raw in self._pubsub.listen():
             if raw.get("type") == "message":
-                yield json.loads(raw["data"])
+                data = json.loads(raw["data"])
+                if isinstance(data, list):  # messages published together (``RedisBus.publish``)
+                    for message in data:
+                        yield message
+                else:
+                    yield data
 
 
 class RedisBus:
-    """Redis pub/sub for messages; a sorted set per group (score = expiry time) for presence."""
+    """Redis pub/sub for messages; a sorted set per group (score = expiry time) for presence.
+
+    One publish is under way at a time per bus. What callers publish meanwhile waits and then
+    leaves together: one pipeline, one PUBLISH per channel, whose payload is a JSON list when
+    it carries several messages. So a burst (a group commit's worth of chat messages) costs
+    one round trip and one delivery to each subscribing process instead of one each, and
+    messages reach subscribers in the order they were published, which concurrent publishes
+    on separate pooled connections would not guarantee."""
 
     def __init__(self, url: str, prefix: str = "vitrine:") -> None:
         self._redis: aioredis.Redis = aioredis.from_url(url, decode_responses=True)
         self._prefix = prefix
+        self._busy = False  # a publish is under way
+        self._queued: list[tuple[str, str, asyncio.Future[None]]] = []
+        self._sender: asyncio.Task[None] | None = None
 
     async def publish(self, channel: str, message: Message) -> None:
-        await self._redis.publish(self._prefix + channel, json.dumps(message))
+        """Returns once Redis has taken the message, or raises what sending it raised. A caller
+        cancelled while its message waits does not take it back: it is sent with the rest."""
+        payload = json.dumps(message)
+        if self._busy:
+            sent = asyncio.get_running_loop().create_future()
+            self._queued.append((self._prefix + channel, payload, sent))
+            await sent
+            return
+        self._busy = True
+        try:
+            await self._redis.publish(self._prefix + channel, payload)
+        finally:
+            if self._queued:  # the sender stays busy until nothing is left
+                self._sender = asyncio.create_task(self._send_queued())
+            else:
+                self._busy = False
+
+    async def _send_queued(self) -> None:
+        try:
+            while self._queued:
+                queued, self._queued = self._queued, []
+                channels: dict[str, list[str]] = {}
+                for channel, payload, _sent in queued:
+                    channels.setdefault(channel, []).append(payload)
+                try:
+                    async with self._redis.pipeline(transaction=False) as pipe:
+                        for channel, payloads in channels.items():
+                            many = "[" + ",".join(payloads) + "]"
+                            pipe.publish(channel, payloads[0] if len(payloads) == 1 else many)
+                        await pipe.execute()
+                except Exception as exc:
+                    for _channel, _payload, sent in queued:
+                        if not sent.done():
+                            sent.set_exception(exc)
+                except BaseException:  # cancelled (the loop is closing): nothing more goes out
+                    for _channel, _payload, sent in queued + self._queued:
+                        sent.cancel()
+                    self._queued = []
+                    raise
+                else:
+                    for _channel, _payload, sent in queued:
+                        if not sent.done():
+                            sent.set_result(None)
+        finally:
+            self._busy = False
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[_RedisSubscription]:
@@ -140,6 +200,9 @@ class RedisBus:
         return bool(await answer)
 
     async def close(self) -> None:
+        if self._sender is not None:
+            with contextlib.suppress(Exception):
+                await self._sender  # what was queued goes out first
         await self._redis.aclose()
 
 

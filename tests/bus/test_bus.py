@@ -4,10 +4,12 @@ buses (two server processes) see each other's messages and presence."""
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 from collections.abc import AsyncIterator
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from widget_server.bus import LocalBus, Message, RedisBus
 
@@ -67,3 +69,49 @@ async def test_presence_expires_by_itself(bus_pair: tuple[AnyBus, AnyBus]) -> No
 
 async def test_ping(bus_pair: tuple[AnyBus, AnyBus]) -> None:
     assert await bus_pair[0].ping()
+
+
+@pytest.mark.redis
+async def test_what_is_published_meanwhile_leaves_together_and_in_order(redis_url: str) -> None:
+    """While one publish is under way, the others queue; they go out as one Redis message per
+    channel, and every subscriber still sees each message, in the order published."""
+    import redis.asyncio as aioredis
+
+    prefix = f"vitrine-test-{secrets.token_hex(4)}:"
+    bus, other = RedisBus(redis_url, prefix=prefix), RedisBus(redis_url, prefix=prefix)
+    raw = aioredis.from_url(redis_url, decode_responses=True)
+    pubsub = raw.pubsub()
+    await pubsub.subscribe(prefix + "site:1")
+    ready = asyncio.Event()
+    received = asyncio.create_task(_receive(other, "site:1", ready, 30))
+    await asyncio.wait_for(ready.wait(), 5)
+    try:
+        await asyncio.gather(*(bus.publish("site:1", {"n": n}) for n in range(30)))
+        assert await asyncio.wait_for(received, 5) == [{"n": n} for n in range(30)]
+        payloads = []
+        while (raw_message := await pubsub.get_message(timeout=0.5)) is not None:
+            if raw_message["type"] == "message":
+                payloads.append(raw_message["data"])
+        assert [json.loads(payload) for payload in payloads] == [
+            {"n": 0},
+            [{"n": n} for n in range(1, 30)],
+        ]
+    finally:
+        await pubsub.aclose()
+        await raw.aclose()
+        await bus.close()
+        await other.close()
+
+
+async def test_a_failed_publish_fails_every_message_that_waited_for_it() -> None:
+    bus = RedisBus("redis://127.0.0.1:9/0")  # nothing listens on the discard port
+    results = await asyncio.wait_for(
+        asyncio.gather(
+            *(bus.publish("site:1", {"n": n}) for n in range(5)), return_exceptions=True
+        ),
+        10,
+    )
+    assert all(isinstance(result, RedisConnectionError) for result in results), results
+    with pytest.raises(RedisConnectionError):  # and the next one tries again
+        await bus.publish("site:1", {"n": 5})
+    await bus.close()

@@ -15,7 +15,7 @@ from sqlalchemy.util import await_
 
 from tests.chat.conftest import chat_team, new_cid
 from tests.chat.test_service import new_visitor
-from widget_server.chat import service, store
+from widget_server.chat import events, service, store
 from widget_server.chat.models import ChatVisitor, Conversation, from_row
 from widget_server.chat.tables import conversations
 from widget_server.db.metadata import utcnow
@@ -193,3 +193,85 @@ async def test_a_message_into_an_ended_or_foreign_conversation_is_refused(
     )
     assert isinstance(refused, Conflict) and refused.error_code == "closed"
     assert not isinstance(accepted, BaseException) and accepted.message.seq == 2
+
+
+async def test_a_read_mark_is_one_statement_and_marks_of_the_moment_share_a_commit(
+    state: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The read receipt that follows most messages of a live chat: one UPDATE … RETURNING that
+    moves the mark and recounts what is unread, batched with the other marks of the moment. In
+    a batch each caller learns whether its own move moved the mark, even for the same mark."""
+    opened = await with_conversations(state, 4)
+    for visitor, c in opened:  # 3 messages from the visitor in each
+        for n in range(2):
+            await service.visitor_send(
+                state, visitor, conversation_id=c, client_id=new_cid(), text=f"More {n}"
+            )
+    visible = []
+    async with state.engine.connect() as conn:
+        for _visitor, c in opened:
+            found = await store.conversation(conn, c)
+            assert found is not None and found.operator_unread == 3
+            visible.append(found)
+    seen = await traced(state, monkeypatch)
+    (first, second, third, fourth) = visible
+    moved = await asyncio.gather(
+        service.mark_read(state, first, "operator", 2),
+        service.mark_read(state, second, "operator", 3),
+        service.mark_read(state, third, "operator", 3),
+        service.mark_read(state, third, "operator", 3),  # the same mark twice: moves once
+        service.mark_read(state, fourth, "operator", 4),  # past the last message: no move
+        service.mark_read(state, first, "operator", 1),  # behind the other move: none
+    )
+    assert sorted(moved[2:4]) == [False, True]
+    assert [moved[0], moved[1], moved[4], moved[5]] == [True, True, False, False]
+    if state.engine.dialect.name == "postgresql":  # asyncpg's fetchmany: one Sync, one commit
+        batch = ["UPDATE conversations × 6"]
+    else:
+        one = ["SAVEPOINT vitrine_work", "UPDATE conversations", "RELEASE vitrine_work"]
+        batch = ["BEGIN IMMEDIATE", *one * 6, "COMMIT"]
+    # Then only the reads for the summaries the other side gets (each in a read transaction).
+    after = writes(seen)[len(batch) :]
+    assert writes(seen)[: len(batch)] == batch
+    assert set(after) <= {"BEGIN", "BEGIN;", "ROLLBACK", "ROLLBACK;"}, after
+    async with state.engine.connect() as conn:
+        marks = []
+        for conversation in visible:
+            found = await store.conversation(conn, conversation.id)
+            assert found is not None
+            marks.append((found.operator_read_seq, found.operator_unread))
+    assert marks == [(2, 1), (3, 0), (3, 0), (0, 3)]
+
+
+async def test_a_read_mark_tells_the_other_side_with_the_conversation_it_left(
+    state: Runtime,
+) -> None:
+    """The read frame and the conversation's new summary leave as one bus message, and the
+    summary is the row the move returned (no read of the conversation afterwards)."""
+    [(visitor, c)] = await with_conversations(state, 1)
+    async with state.engine.connect() as conn:
+        conversation = await store.conversation(conn, c)
+    assert conversation is not None
+    published: list[dict[str, Any]] = []
+    ready = asyncio.Event()
+
+    async def listen() -> None:
+        async with state.bus.subscribe(events.CHANNEL) as messages:
+            ready.set()
+            async for message in messages:
+                published.append(message)
+                return
+
+    listening = asyncio.create_task(listen())
+    await asyncio.wait_for(ready.wait(), 5)
+    assert await service.mark_read(state, conversation, "operator", 1)
+    await asyncio.wait_for(listening, 5)
+    [message] = published
+    read, summary = message["batch"]
+    assert read["k"] == "read" and "console_frame" not in read  # for the visitor only
+    assert read["visitor_frame"] == {"t": "read", "c": c, "seq": 1}
+    assert summary["k"] == "conv" and summary["console_frame"]["conversation"]["unread"] == 0
+    assert not await service.mark_read(state, conversation, "operator", 1)  # already there
+    with pytest.raises(Exception, match="positive whole number"):
+        await service.mark_read(state, conversation, "operator", 0)
+    del visitor

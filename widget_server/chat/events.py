@@ -201,13 +201,13 @@ async def notify_assigned(state: Runtime, conversation: Conversation) -> None:
                           "user": conversation.assignee_id, "console_frame": frame})  # fmt: skip
 
 
-async def typing_or_read(
-    state: Runtime, conversation: Conversation, *, side: str, frame: dict[str, Any]
-) -> None:
-    """A typing indicator or read mark from one side (``visitor`` or ``operator``), for the
-    other side's sockets."""
+def typing_or_read(
+    conversation: Conversation, *, side: str, frame: dict[str, Any]
+) -> dict[str, Any]:
+    """The event of a typing indicator or read mark from one side (``visitor`` or
+    ``operator``), for the other side's sockets."""
     key = "console_frame" if side == "visitor" else "visitor_frame"
-    await publish(state, {"k": frame["t"], "from": side, **_tags(conversation), key: frame})
+    return {"k": frame["t"], "from": side, **_tags(conversation), key: frame}
 
 
 async def presence_changed(state: Runtime, site_id: int, user_id: int, presence: str) -> None:

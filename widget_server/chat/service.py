@@ -27,7 +27,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from widget_server.accounts import operators as team
 from widget_server.accounts import service as accounts
 from widget_server.accounts.models import Access, User
-from widget_server.chat import append_store, events, file_store, limits, presence, store
+from widget_server.chat import (
+    append_store,
+    events,
+    file_store,
+    limits,
+    presence,
+    read_store,
+    store,
+)
 from widget_server.chat.models import ChatFile, ChatMessage, ChatVisitor, Conversation, Kind
 from widget_server.db.metadata import utcnow
 from widget_server.errors import (
@@ -459,15 +467,21 @@ async def mark_read(state: Runtime, conversation: Conversation, side: str, seq: 
     """Move a read mark forward and tell the other side (read receipts)."""
     if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
         raise invalid("seq", _("A sequence number is a positive whole number."))
-    async with state.engine.begin() as conn:
-        moved = await store.mark_read(conn, conversation.id, side, seq)
-    if moved:
-        frame = {"t": "read", "c": conversation.id, "seq": seq}
-        await events.typing_or_read(state, conversation, side=side, frame=frame)
-        await events.conversation_changed(state, conversation.id)
-    return moved
+    now = await read_store.move_read_mark(state.engine, conversation.id, side, seq)
+    if now is None:
+        return False
+    frame = {"t": "read", "c": conversation.id, "seq": seq}
+    summary = await events.summaries(state, now)
+    await events.publish_all(
+        state,
+        [
+            events.typing_or_read(now, side=side, frame=frame),
+            events.conversation_event(now, summary),
+        ],
+    )
+    return True
 
 
 async def typing(state: Runtime, conversation: Conversation, side: str, on: object) -> None:
     frame = {"t": "typing", "c": conversation.id, "on": bool(on)}
-    await events.typing_or_read(state, conversation, side=side, frame=frame)
+    await events.publish(state, events.typing_or_read(conversation, side=side, frame=frame))

@@ -1,7 +1,7 @@
-"""Chat queries: visitors, conversations, messages, read marks, counts for rate limits (a
-message's append, the hottest write: ``append_store.py``; files: ``file_store.py``; leads:
-``lead_store.py``). Every function runs on the caller's connection, inside the caller's
-transaction."""
+"""Chat queries: visitors, conversations, messages, counts for rate limits (a message's
+append, the hottest write: ``append_store.py``; read marks: ``read_store.py``; files:
+``file_store.py``; leads: ``lead_store.py``). Every function runs on the caller's connection,
+inside the caller's transaction."""
 
 from __future__ import annotations
 
@@ -163,34 +163,6 @@ async def assign(conn: AsyncConnection, conversation_id: int, user_id: int, now:
             updated_at=now,
             status=func.coalesce(func.nullif(conversations.c.status, "new"), "open"),
         )
-    )
-    return bool((await conn.execute(query)).rowcount)
-
-
-async def mark_read(conn: AsyncConnection, conversation_id: int, side: str, seq: int) -> bool:
-    """Move the visitor's or the operators' read mark forward (never back, never past the end),
-    counting again what that side has not read."""
-    column = (
-        conversations.c.visitor_read_seq if side == "visitor" else conversations.c.operator_read_seq
-    )
-    kinds = ("operator", "system") if side == "visitor" else ("visitor",)
-    unread = (
-        select(func.count())
-        .where(
-            chat_messages.c.conversation_id == conversation_id,
-            chat_messages.c.kind.in_(kinds),
-            chat_messages.c.seq > seq,
-        )
-        .scalar_subquery()
-    )
-    query = (
-        update(conversations)
-        .where(
-            conversations.c.id == conversation_id,
-            column < seq,
-            conversations.c.last_seq >= seq,
-        )
-        .values({column.key: seq, f"{side}_unread": unread})
     )
     return bool((await conn.execute(query)).rowcount)
 
