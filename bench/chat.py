@@ -3,7 +3,7 @@ latency visitor → operator in one process and across two processes sharing a d
 
     .venv/bin/python bench/chat.py [--sockets 10000] [--rate 500] [--seconds 10]
                                    [--postgres URL] [--redis URL] [--skip-idle] [--skip-two]
-                                   [--skip-baseline] [--gc-log]
+                                   [--skip-baseline] [--gc-log] [--read-marks]
 
 1. **Idle sockets.** Starts one ``vitrine serve``-like uvicorn process (SQLite in a temporary
    folder, a site with the chat on), opens ``--sockets`` visitor sockets to it (``hello`` with a
@@ -28,6 +28,10 @@ Each delivery line is followed by its split at the moment the server stamped the
 the stamp to the operator's socket (the write, the bus, the operator's process). The CPU time a
 message cost is printed for each server process (the visitors' first), this client, and the
 machine's PostgreSQL and Redis servers, which all share the same cores.
+
+With ``--read-marks`` the operator's socket marks each message read as it arrives, as a console
+with the conversation open does: each message then also costs a read receipt (a write, and a
+frame back to the visitor's socket). The latency is still the message's.
 
 With ``--gc-log`` each server process records its garbage collections, and every delivery
 run prints, per process, how many of each generation ran while it measured and the longest
@@ -391,6 +395,7 @@ async def delivery(
     seconds: float,
     senders: int,
     pids: list[int],
+    read_marks: bool,
 ) -> float | None:
     operator = await console_socket(operator_port, key, email)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{visitor_port}", timeout=60) as http:
@@ -404,7 +409,7 @@ async def delivery(
         while (frame := json.loads(await ws.recv())).get("t") != "ack":
             pass
         conversations.append(frame["c"])
-    return await measure(label, operator, visitors, conversations, rate, seconds, pids)
+    return await measure(label, operator, visitors, conversations, rate, seconds, pids, read_marks)
 
 
 async def bare_delivery(
@@ -426,6 +431,7 @@ async def measure(
     rate: int,
     seconds: float,
     pids: list[int],
+    read_marks: bool = False,
 ) -> float | None:
     """Send ``rate`` messages a second from the visitors in turn, each into its conversation;
     print how long each took to reach the operator's socket, and the CPU time the servers
@@ -448,6 +454,9 @@ async def measure(
                 if isinstance(frame.get("at"), str):  # the message's created_at
                     at = datetime.fromisoformat(frame["at"].replace("Z", "+00:00")).timestamp()
                     stamped.append((at - wall, now - at))
+                if read_marks:  # as a console with the conversation open does
+                    read = {"t": "read", "c": frame["c"], "seq": frame["seq"]}
+                    await operator.send(json.dumps(read))
                 if len(latencies) >= total:
                     done.set()
                     return
@@ -588,6 +597,11 @@ def main() -> int:
     parser.add_argument(
         "--gc-log", action="store_true", help="print the servers' garbage collections"
     )
+    parser.add_argument(
+        "--read-marks",
+        action="store_true",
+        help="the operator marks each message read as it arrives (a read receipt each)",
+    )
     args = parser.parse_args()
     if not 0 < args.sockets <= 15_000 or not 0 < args.visitors <= args.sockets:
         parser.error("--sockets must be 1..15000 and --visitors 1..sockets")
@@ -624,7 +638,16 @@ def run(args: argparse.Namespace) -> int:
             bare = baseline()
             p99 = asyncio.run(
                 delivery(
-                    "one", port, port, key, email, args.rate, args.seconds, args.senders, [pid]
+                    "one",
+                    port,
+                    port,
+                    key,
+                    email,
+                    args.rate,
+                    args.seconds,
+                    args.senders,
+                    [pid],
+                    args.read_marks,
                 )
             )
             against("one", p99, bare)
@@ -655,6 +678,7 @@ def run(args: argparse.Namespace) -> int:
                         args.seconds,
                         args.senders,
                         [first_pid, second_pid],
+                        args.read_marks,
                     )
                 )
                 against("two", p99, bare)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from typing import Any
 
 import asyncpg
 import pytest
@@ -91,6 +92,50 @@ async def test_a_group_commit_on_a_connection_that_died_runs_again_on_a_new_one(
             stored = (await conn.execute(text(f"SELECT n FROM {table} ORDER BY n"))).scalars()
             assert list(stored) == [1, 2]
     finally:
+        async with engine.begin() as conn:
+            await conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
+        await engine.dispose()
+
+
+async def test_a_read_is_one_round_trip_and_a_write_a_transaction(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``engine.connect()`` reads without BEGIN and ROLLBACK around the query (asyncpg in
+    autocommit); ``engine.begin()`` is still all or nothing, on the same pool."""
+    engine = engines.create_engine(url, pool_size=1, max_overflow=0)
+    table = f"t_{secrets.token_hex(4)}"
+    sent: list[str] = []
+    prepare, simple = asyncpg.Connection._get_statement, asyncpg.Connection.execute
+
+    async def spy_prepare(self: asyncpg.Connection, query: str, *args: Any, **kw: Any) -> Any:
+        sent.append(query)  # every statement with parameters, or prepared, passes here
+        return await prepare(self, query, *args, **kw)
+
+    async def spy_simple(self: asyncpg.Connection, query: str, *args: Any) -> Any:
+        if not args:  # BEGIN, ROLLBACK … (with arguments it goes through _get_statement)
+            sent.append(query)
+        return await simple(self, query, *args)
+
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(f"CREATE TABLE {table} (n int PRIMARY KEY)"))
+        monkeypatch.setattr(asyncpg.Connection, "_get_statement", spy_prepare)
+        monkeypatch.setattr(asyncpg.Connection, "execute", spy_simple)
+        async with engine.connect() as conn:
+            assert (await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one() == 0
+        assert sent == [f"SELECT count(*) FROM {table}"]
+        sent.clear()
+        with pytest.raises(RuntimeError):
+            async with engine.begin() as conn:
+                await conn.execute(text(f"INSERT INTO {table} VALUES (1)"))
+                raise RuntimeError("half-way")
+        assert [query.split()[0].rstrip(";") for query in sent] == ["BEGIN", "INSERT", "ROLLBACK"]
+        async with engine.begin() as conn:
+            await conn.execute(text(f"INSERT INTO {table} VALUES (2)"))
+        async with engine.connect() as conn:
+            assert (await conn.execute(text(f"SELECT n FROM {table}"))).scalars().all() == [2]
+    finally:
+        monkeypatch.undo()
         async with engine.begin() as conn:
             await conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
         await engine.dispose()

@@ -1,12 +1,20 @@
 """The async engine: SQLite (WAL, foreign keys on) or PostgreSQL through asyncpg.
 
-On SQLite, ``engine.begin()`` (the only way the code writes) starts ``BEGIN IMMEDIATE``: the
+On both, the code writes in ``engine.begin()`` (or through ``group_commit``, which batches small
+writes on a connection of its own) and reads in ``engine.connect()``.
+
+On SQLite, ``engine.begin()`` starts ``BEGIN IMMEDIATE``: the
 transaction takes the write lock at its start instead of failing with "database is locked" when
 it upgrades from a read lock half-way through. Write transactions of one process also queue on an
 asyncio lock first, so they wait for each other without SQLite's busy handler, which polls with
 sleeps of up to 100 ms. ``engine.connect()`` (reads) starts a plain deferred ``BEGIN`` and, in WAL
 mode, reads beside a writer. Other processes on the same file still meet at SQLite's lock, with
 ``busy_timeout``. Statements go through ``sqlite_driver``: one trip to aiosqlite's thread each.
+
+On PostgreSQL, ``engine.connect()`` reads outside a transaction (asyncpg in autocommit): SQLAlchemy
+would otherwise wrap every read in BEGIN and ROLLBACK, two round trips more than the query, and
+under PostgreSQL's READ COMMITTED each statement sees its own snapshot either way, transaction or
+not. ``engine.begin()`` is a transaction as usual.
 """
 
 from __future__ import annotations
@@ -58,6 +66,23 @@ class SQLiteEngine(AsyncEngine):
                 yield conn
 
 
+class PostgresEngine(AsyncEngine):
+    """An ``AsyncEngine`` whose ``connect()`` reads without a transaction (see the module
+    docstring); ``begin()`` is a transaction, on the same pool."""
+
+    def __init__(self, sync_engine: Any) -> None:
+        super().__init__(sync_engine)
+        self._reads = AsyncEngine(sync_engine.execution_options(isolation_level="AUTOCOMMIT"))
+
+    def connect(self) -> AsyncConnection:
+        return self._reads.connect()
+
+    @contextlib.asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        async with super().connect() as conn, conn.begin():
+            yield conn
+
+
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
@@ -82,7 +107,7 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("max_overflow", 0)
     engine = create_async_engine(url, **kwargs)
     _ping_idle_connections(engine)
-    return engine
+    return PostgresEngine(engine.sync_engine)
 
 
 def _ping_idle_connections(engine: AsyncEngine) -> None:
