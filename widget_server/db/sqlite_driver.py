@@ -110,6 +110,14 @@ class OneTripConnection(aiosqlite.Connection):
     async def cursor(self) -> aiosqlite.Cursor:
         return OneTripCursor(self)
 
+    async def commit(self) -> None:
+        if self._conn.in_transaction:  # else nothing to end, and no trip for it
+            await super().commit()
+
+    async def rollback(self) -> None:
+        if self._conn.in_transaction:
+            await super().rollback()
+
 
 def connect(database: str, **kwargs: Any) -> OneTripConnection:
     """Like ``aiosqlite.connect``, with one-trip cursors; its thread never holds the process."""
