@@ -273,8 +273,7 @@ async def test_unread_counts_follow_messages_and_read_marks(state: Runtime, chat
         return found.visitor_unread, found.operator_unread
 
     assert await unread() == (0, 3)
-    conversation = await service.visible_conversation(state, operator, c)
-    assert await service.mark_read(state, conversation, "operator", 2)
+    assert await service.operator_read(state, operator, c, 2)
     assert await unread() == (0, 1)
     await service.operator_send(state, operator, c, client_id="note-0001", text="hm", note=True)
     assert await unread() == (0, 1)  # a note is nobody's to read
@@ -282,6 +281,39 @@ async def test_unread_counts_follow_messages_and_read_marks(state: Runtime, chat
     assert await unread() == (1, 1)
     await service.visitor_send(state, visitor, conversation_id=c, client_id="more-0004", text="4")
     assert await unread() == (1, 2)
-    assert await service.mark_read(state, conversation, "visitor", reply.message.seq)
-    assert await service.mark_read(state, conversation, "operator", reply.message.seq + 1)
+    assert await service.visitor_read(state, visitor, c, reply.message.seq)
+    assert await service.operator_read(state, operator, c, reply.message.seq + 1)
     assert await unread() == (0, 0)
+
+
+async def test_a_read_mark_moves_only_where_its_mover_may_see_the_chat(
+    state: Runtime, chat: SiteTeam
+) -> None:
+    """The visitor in their own conversations; an operator in the site's unassigned chats and
+    theirs; admins in any of the site's. Elsewhere the answer is 404 and nothing moves."""
+    visitor = await new_visitor(state, chat)
+    stranger = await new_visitor(state, chat, i="vis-2")
+    other_site = await chat_team(state, "other-")
+    opened = await service.visitor_send(
+        state, visitor, conversation_id=None, client_id="open-0001", text="one"
+    )
+    c = opened.conversation.id
+    reply = await service.operator_send(
+        state, chat.access("admin"), c, client_id="reply-001", text="yes"
+    )  # the admin answered: the chat is the admin's now
+    operator, admin = chat.access("operator"), chat.access("admin")
+    with pytest.raises(NotFound):
+        await service.visitor_read(state, stranger, c, reply.message.seq)
+    for outsider in (operator, other_site.access("owner")):
+        with pytest.raises(NotFound):
+            await service.operator_read(state, outsider, c, 1)
+    for missing in (10**9, "1", True):
+        with pytest.raises(NotFound):
+            await service.operator_read(state, admin, missing, 1)
+    async with state.engine.connect() as conn:
+        untouched = await store.conversation(conn, c)
+    assert untouched is not None
+    assert (untouched.visitor_read_seq, untouched.operator_read_seq) == (0, 0)
+    assert await service.visitor_read(state, visitor, c, reply.message.seq)
+    assert await service.operator_read(state, admin, c, 1)
+    assert not await service.operator_read(state, admin, c, 1)  # there already: no error

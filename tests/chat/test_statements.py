@@ -15,11 +15,12 @@ from sqlalchemy.util import await_
 
 from tests.chat.conftest import chat_team, new_cid
 from tests.chat.test_service import new_visitor
+from tests.conftest import SiteTeam
 from widget_server.chat import events, service, store
 from widget_server.chat.models import ChatVisitor, Conversation, from_row
 from widget_server.chat.tables import conversations
 from widget_server.db.metadata import utcnow
-from widget_server.errors import Conflict, NotFound
+from widget_server.errors import Conflict, InvalidRequest, NotFound
 from widget_server.runtime import Runtime
 
 
@@ -80,8 +81,10 @@ def writes(seen: list[str]) -> list[str]:
     return [statement for statement in seen if statement.startswith(kept)]
 
 
-async def with_conversations(state: Runtime, count: int) -> list[tuple[ChatVisitor, int]]:
-    team = await chat_team(state)
+async def with_conversations(
+    state: Runtime, count: int, team: SiteTeam | None = None
+) -> list[tuple[ChatVisitor, int]]:
+    team = team or await chat_team(state)
     opened = []
     for n in range(count):
         visitor = await new_visitor(state, team, i=f"vis-statements-{n}")
@@ -201,7 +204,9 @@ async def test_a_read_mark_is_one_statement_and_marks_of_the_moment_share_a_comm
     """The read receipt that follows most messages of a live chat: one UPDATE … RETURNING that
     moves the mark and recounts what is unread, batched with the other marks of the moment. In
     a batch each caller learns whether its own move moved the mark, even for the same mark."""
-    opened = await with_conversations(state, 4)
+    team = await chat_team(state)
+    operator = team.access("operator")
+    opened = await with_conversations(state, 4, team)
     for visitor, c in opened:  # 3 messages from the visitor in each
         for n in range(2):
             await service.visitor_send(
@@ -216,12 +221,12 @@ async def test_a_read_mark_is_one_statement_and_marks_of_the_moment_share_a_comm
     seen = await traced(state, monkeypatch)
     (first, second, third, fourth) = visible
     moved = await asyncio.gather(
-        service.mark_read(state, first, "operator", 2),
-        service.mark_read(state, second, "operator", 3),
-        service.mark_read(state, third, "operator", 3),
-        service.mark_read(state, third, "operator", 3),  # the same mark twice: moves once
-        service.mark_read(state, fourth, "operator", 4),  # past the last message: no move
-        service.mark_read(state, first, "operator", 1),  # behind the other move: none
+        service.operator_read(state, operator, first.id, 2),
+        service.operator_read(state, operator, second.id, 3),
+        service.operator_read(state, operator, third.id, 3),
+        service.operator_read(state, operator, third.id, 3),  # the same mark twice: moves once
+        service.operator_read(state, operator, fourth.id, 4),  # past the last message: none
+        service.operator_read(state, operator, first.id, 1),  # behind the other move: none
     )
     assert sorted(moved[2:4]) == [False, True]
     assert [moved[0], moved[1], moved[4], moved[5]] == [True, True, False, False]
@@ -230,10 +235,10 @@ async def test_a_read_mark_is_one_statement_and_marks_of_the_moment_share_a_comm
     else:
         one = ["SAVEPOINT vitrine_work", "UPDATE conversations", "RELEASE vitrine_work"]
         batch = ["BEGIN IMMEDIATE", *one * 6, "COMMIT"]
-    # Then only the reads for the summaries the other side gets (each in a read transaction).
-    after = writes(seen)[len(batch) :]
-    assert writes(seen)[: len(batch)] == batch
-    assert set(after) <= {"BEGIN", "BEGIN;", "ROLLBACK", "ROLLBACK;"}, after
+    # Nothing before it (whether the operator may see each chat is part of the statement), and
+    # after it only the reads for the summaries the other side gets, outside any transaction.
+    assert writes(seen) == batch
+    assert all(statement.startswith("SELECT") for statement in seen if statement not in batch)
     async with state.engine.connect() as conn:
         marks = []
         for conversation in visible:
@@ -248,10 +253,8 @@ async def test_a_read_mark_tells_the_other_side_with_the_conversation_it_left(
 ) -> None:
     """The read frame and the conversation's new summary leave as one bus message, and the
     summary is the row the move returned (no read of the conversation afterwards)."""
-    [(visitor, c)] = await with_conversations(state, 1)
-    async with state.engine.connect() as conn:
-        conversation = await store.conversation(conn, c)
-    assert conversation is not None
+    team = await chat_team(state)
+    [(visitor, c)] = await with_conversations(state, 1, team)
     published: list[dict[str, Any]] = []
     ready = asyncio.Event()
 
@@ -264,14 +267,13 @@ async def test_a_read_mark_tells_the_other_side_with_the_conversation_it_left(
 
     listening = asyncio.create_task(listen())
     await asyncio.wait_for(ready.wait(), 5)
-    assert await service.mark_read(state, conversation, "operator", 1)
+    assert await service.operator_read(state, team.access("operator"), c, 1)
     await asyncio.wait_for(listening, 5)
     [message] = published
     read, summary = message["batch"]
     assert read["k"] == "read" and "console_frame" not in read  # for the visitor only
     assert read["visitor_frame"] == {"t": "read", "c": c, "seq": 1}
     assert summary["k"] == "conv" and summary["console_frame"]["conversation"]["unread"] == 0
-    assert not await service.mark_read(state, conversation, "operator", 1)  # already there
-    with pytest.raises(Exception, match="positive whole number"):
-        await service.mark_read(state, conversation, "operator", 0)
-    del visitor
+    assert not await service.operator_read(state, team.access("operator"), c, 1)  # there already
+    with pytest.raises(InvalidRequest, match="positive whole number"):
+        await service.visitor_read(state, visitor, c, 0)

@@ -200,11 +200,11 @@ async def _handle(
         changed = await service.set_status(state, access, conversation_id, frame.get("status"))
         return {"t": "ok", "conversation": (await events.summaries(state, changed))[1]}
     if kind in ("typing", "read"):
-        conversation = await service.visible_conversation(state, access, conversation_id)
         if kind == "typing":
+            conversation = await service.visible_conversation(state, access, conversation_id)
             await service.typing(state, conversation, "operator", frame.get("on"))
         else:
-            await service.mark_read(state, conversation, "operator", frame.get("seq"))
+            await service.operator_read(state, access, conversation_id, frame.get("seq"))
         return {"t": "ok"} if "r" in frame else None
     if kind == "lead":
         lead = await leads.make_lead(state, access, conversation_id)

@@ -2,7 +2,8 @@
 side's screen shows it. One ``UPDATE … RETURNING`` that moves the mark (never back, never past
 the last message), counts again what that side has not read, and returns the conversation as
 it left it; committed in a group commit (``db/group_commit.py``) with the other marks of the
-moment, so it costs no transaction of its own and no read afterwards."""
+moment, so it costs no transaction of its own and no read afterwards. Whether the mover may
+see the conversation is part of the statement too, so the common case needs no read before."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import itertools
 import sqlite3
 from typing import Any
 
-from sqlalchemy import String, Update, bindparam, cast, func, or_, select, update
+from sqlalchemy import Integer, String, Update, bindparam, cast, func, or_, select, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -28,7 +29,9 @@ _moves = itertools.count(1)
 
 
 @functools.cache
-def _move_statement(side: str) -> Update:
+def _move_statement(side: str, any_operator: bool) -> Update:
+    """The move, only in a conversation the mover may see: the visitor's own; for operators,
+    one of their site's, and unless ``any_operator`` (admins) an unassigned one or theirs."""
     if side not in SIDES:
         raise ValueError(f"no read mark for {side!r}")
     mark = conversations.c[f"{side}_read_seq"]
@@ -45,10 +48,18 @@ def _move_statement(side: str) -> Update:
         )
         .scalar_subquery()
     )
+    if side == "visitor":
+        theirs = conversations.c.visitor_id == bindparam("b_visitor", type_=Integer)
+    else:
+        theirs = conversations.c.site_id == bindparam("b_site", type_=Integer)
+        if not any_operator:
+            assignee = conversations.c.assignee_id
+            theirs &= or_(assignee.is_(None), assignee == bindparam("b_operator", type_=Integer))
     return (
         update(conversations)
         .where(
             conversations.c.id == bindparam("b_conversation", type_=conversations.c.id.type),
+            theirs,
             mark < seq,
             conversations.c.last_seq >= seq,
         )
@@ -58,20 +69,41 @@ def _move_statement(side: str) -> Update:
 
 
 @functools.lru_cache(maxsize=16)
-def _prepared(dialect: Dialect, side: str) -> Prepared:
-    statement = _move_statement(side)
+def _prepared(dialect: Dialect, side: str, any_operator: bool) -> Prepared:
+    statement = _move_statement(side, any_operator)
     return Prepared(statement, dialect, returns=statement.exported_columns)
 
 
 async def move_read_mark(
-    engine: AsyncEngine, conversation_id: int, side: str, seq: int
+    engine: AsyncEngine,
+    conversation_id: int,
+    side: str,
+    seq: int,
+    *,
+    visitor_id: int | None = None,
+    site_id: int | None = None,
+    operator_id: int | None = None,
 ) -> Conversation | None:
     """Move ``side``'s read mark of the conversation up to ``seq``, committed when this returns:
     the conversation as the move left it, or None when the mark did not move (it was there
-    already or further, or ``seq`` is past the last message)."""
-    moving = _prepared(engine.dialect, side)
-    move = str(next(_moves))
-    args = moving.parameters({"b_conversation": conversation_id, "b_seq": seq, "b_move": move})
+    already or further, ``seq`` is past the last message, or the mover may not see it).
+
+    Who moves it: the visitor ``visitor_id``; or an operator of ``site_id``, who may move it in
+    an unassigned chat or one assigned to ``operator_id`` (None: in any chat, as admins)."""
+    values: dict[str, Any] = {"b_conversation": conversation_id, "b_seq": seq}
+    if side == "visitor":
+        if visitor_id is None:
+            raise ValueError("a visitor's read mark is moved by that visitor")
+        values["b_visitor"] = visitor_id
+    else:
+        if site_id is None:
+            raise ValueError("operators move read marks of their site's chats")
+        values["b_site"] = site_id
+        if operator_id is not None:
+            values["b_operator"] = operator_id
+    moving = _prepared(engine.dialect, side, side == "operator" and operator_id is None)
+    move = values["b_move"] = str(next(_moves))
+    args = moving.parameters(values)
     row: Any
     if engine.dialect.name == "postgresql":
         row = await group_commit.fetch_row(

@@ -463,15 +463,54 @@ async def set_status(
     return now
 
 
-async def mark_read(state: Runtime, conversation: Conversation, side: str, seq: object) -> bool:
-    """Move a read mark forward and tell the other side (read receipts)."""
+async def visitor_read(
+    state: Runtime, visitor: ChatVisitor, conversation_id: object, seq: object
+) -> bool:
+    """The visitor has read their conversation up to ``seq``: move the mark forward and tell
+    the operators (read receipts). False when it was there already; 404 when not theirs."""
+    c, up_to = _read_mark(conversation_id, seq)
+    now = await read_store.move_read_mark(state.engine, c, "visitor", up_to, visitor_id=visitor.id)
+    if now is None:
+        await visitor_conversation(state, visitor, c)  # not theirs: 404
+        return False
+    await _tell_read(state, now, "visitor", up_to, visitor)
+    return True
+
+
+async def operator_read(
+    state: Runtime, access: Access, conversation_id: object, seq: object
+) -> bool:
+    """``visitor_read`` for the operators' side, in a chat ``access`` may see."""
+    c, up_to = _read_mark(conversation_id, seq)
+    now = await read_store.move_read_mark(
+        state.engine,
+        c,
+        "operator",
+        up_to,
+        site_id=access.site.id,
+        operator_id=None if access.is_admin else access.user.id,
+    )
+    if now is None:
+        await visible_conversation(state, access, c)  # not one they may see: 404
+        return False
+    await _tell_read(state, now, "operator", up_to, None)
+    return True
+
+
+def _read_mark(conversation_id: object, seq: object) -> tuple[int, int]:
     if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
         raise invalid("seq", _("A sequence number is a positive whole number."))
-    now = await read_store.move_read_mark(state.engine, conversation.id, side, seq)
-    if now is None:
-        return False
-    frame = {"t": "read", "c": conversation.id, "seq": seq}
-    summary = await events.summaries(state, now)
+    if isinstance(conversation_id, bool) or not isinstance(conversation_id, int):
+        raise not_found()
+    return conversation_id, seq
+
+
+async def _tell_read(
+    state: Runtime, now: Conversation, side: str, seq: int, visitor: ChatVisitor | None
+) -> None:
+    """The read frame for the other side and the conversation's new summary, in one publish."""
+    frame = {"t": "read", "c": now.id, "seq": seq}
+    summary = await events.summaries(state, now, visitor)
     await events.publish_all(
         state,
         [
@@ -479,7 +518,6 @@ async def mark_read(state: Runtime, conversation: Conversation, side: str, seq: 
             events.conversation_event(now, summary),
         ],
     )
-    return True
 
 
 async def typing(state: Runtime, conversation: Conversation, side: str, on: object) -> None:

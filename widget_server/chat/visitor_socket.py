@@ -130,12 +130,12 @@ async def _handle(
             on_stored=lambda stored: listener.put(ack(stored, console=False)),
         )
         return None if sent.new else ack(sent, console=False)
-    if kind in ("typing", "read"):
+    if kind == "typing":
         conversation = await service.visitor_conversation(state, visitor, frame.get("c"))
-        if kind == "typing":
-            await service.typing(state, conversation, "visitor", frame.get("on"))
-        else:
-            await service.mark_read(state, conversation, "visitor", frame.get("seq"))
+        await service.typing(state, conversation, "visitor", frame.get("on"))
+        return None
+    if kind == "read":
+        await service.visitor_read(state, visitor, frame.get("c"), frame.get("seq"))
         return None
     if kind == "params":
         params = visitors.clean_params(frame.get("params"))
