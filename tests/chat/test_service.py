@@ -12,7 +12,7 @@ import pytest
 from tests.chat.conftest import chat_team, new_cid
 from tests.conftest import SiteTeam
 from widget_server.bus import Message
-from widget_server.chat import console, leads, service, store, visitors
+from widget_server.chat import console, leads, receipts, service, store, visitors
 from widget_server.chat.models import ChatVisitor
 from widget_server.errors import Conflict, Forbidden, InvalidRequest, NotFound, TooManyRequests
 from widget_server.outbox import service as outbox
@@ -273,7 +273,7 @@ async def test_unread_counts_follow_messages_and_read_marks(state: Runtime, chat
         return found.visitor_unread, found.operator_unread
 
     assert await unread() == (0, 3)
-    assert await service.operator_read(state, operator, c, 2)
+    assert await receipts.operator_read(state, operator, c, 2)
     assert await unread() == (0, 1)
     await service.operator_send(state, operator, c, client_id="note-0001", text="hm", note=True)
     assert await unread() == (0, 1)  # a note is nobody's to read
@@ -281,8 +281,8 @@ async def test_unread_counts_follow_messages_and_read_marks(state: Runtime, chat
     assert await unread() == (1, 1)
     await service.visitor_send(state, visitor, conversation_id=c, client_id="more-0004", text="4")
     assert await unread() == (1, 2)
-    assert await service.visitor_read(state, visitor, c, reply.message.seq)
-    assert await service.operator_read(state, operator, c, reply.message.seq + 1)
+    assert await receipts.visitor_read(state, visitor, c, reply.message.seq)
+    assert await receipts.operator_read(state, operator, c, reply.message.seq + 1)
     assert await unread() == (0, 0)
 
 
@@ -303,17 +303,17 @@ async def test_a_read_mark_moves_only_where_its_mover_may_see_the_chat(
     )  # the admin answered: the chat is the admin's now
     operator, admin = chat.access("operator"), chat.access("admin")
     with pytest.raises(NotFound):
-        await service.visitor_read(state, stranger, c, reply.message.seq)
+        await receipts.visitor_read(state, stranger, c, reply.message.seq)
     for outsider in (operator, other_site.access("owner")):
         with pytest.raises(NotFound):
-            await service.operator_read(state, outsider, c, 1)
+            await receipts.operator_read(state, outsider, c, 1)
     for missing in (10**9, "1", True):
         with pytest.raises(NotFound):
-            await service.operator_read(state, admin, missing, 1)
+            await receipts.operator_read(state, admin, missing, 1)
     async with state.engine.connect() as conn:
         untouched = await store.conversation(conn, c)
     assert untouched is not None
     assert (untouched.visitor_read_seq, untouched.operator_read_seq) == (0, 0)
-    assert await service.visitor_read(state, visitor, c, reply.message.seq)
-    assert await service.operator_read(state, admin, c, 1)
-    assert not await service.operator_read(state, admin, c, 1)  # there already: no error
+    assert await receipts.visitor_read(state, visitor, c, reply.message.seq)
+    assert await receipts.operator_read(state, admin, c, 1)
+    assert not await receipts.operator_read(state, admin, c, 1)  # there already: no error

@@ -16,7 +16,7 @@ from sqlalchemy.util import await_
 from tests.chat.conftest import chat_team, new_cid
 from tests.chat.test_service import new_visitor
 from tests.conftest import SiteTeam
-from widget_server.chat import events, service, store
+from widget_server.chat import events, receipts, service, store
 from widget_server.chat.models import ChatVisitor, Conversation, from_row
 from widget_server.chat.tables import conversations
 from widget_server.db.metadata import utcnow
@@ -221,12 +221,12 @@ async def test_a_read_mark_is_one_statement_and_marks_of_the_moment_share_a_comm
     seen = await traced(state, monkeypatch)
     (first, second, third, fourth) = visible
     moved = await asyncio.gather(
-        service.operator_read(state, operator, first.id, 2),
-        service.operator_read(state, operator, second.id, 3),
-        service.operator_read(state, operator, third.id, 3),
-        service.operator_read(state, operator, third.id, 3),  # the same mark twice: moves once
-        service.operator_read(state, operator, fourth.id, 4),  # past the last message: none
-        service.operator_read(state, operator, first.id, 1),  # behind the other move: none
+        receipts.operator_read(state, operator, first.id, 2),
+        receipts.operator_read(state, operator, second.id, 3),
+        receipts.operator_read(state, operator, third.id, 3),
+        receipts.operator_read(state, operator, third.id, 3),  # the same mark twice: moves once
+        receipts.operator_read(state, operator, fourth.id, 4),  # past the last message: none
+        receipts.operator_read(state, operator, first.id, 1),  # behind the other move: none
     )
     assert sorted(moved[2:4]) == [False, True]
     assert [moved[0], moved[1], moved[4], moved[5]] == [True, True, False, False]
@@ -267,13 +267,13 @@ async def test_a_read_mark_tells_the_other_side_with_the_conversation_it_left(
 
     listening = asyncio.create_task(listen())
     await asyncio.wait_for(ready.wait(), 5)
-    assert await service.operator_read(state, team.access("operator"), c, 1)
+    assert await receipts.operator_read(state, team.access("operator"), c, 1)
     await asyncio.wait_for(listening, 5)
     [message] = published
     read, summary = message["batch"]
     assert read["k"] == "read" and "console_frame" not in read  # for the visitor only
     assert read["visitor_frame"] == {"t": "read", "c": c, "seq": 1}
     assert summary["k"] == "conv" and summary["console_frame"]["conversation"]["unread"] == 0
-    assert not await service.operator_read(state, team.access("operator"), c, 1)  # there already
+    assert not await receipts.operator_read(state, team.access("operator"), c, 1)  # there already
     with pytest.raises(InvalidRequest, match="positive whole number"):
-        await service.visitor_read(state, visitor, c, 0)
+        await receipts.visitor_read(state, visitor, c, 0)

@@ -18,7 +18,7 @@ from widget_server import i18n
 from widget_server.accounts import operators as team
 from widget_server.accounts import service as accounts
 from widget_server.accounts.models import Access
-from widget_server.chat import events, leads, service, store
+from widget_server.chat import events, leads, receipts, service, store
 from widget_server.chat import presence as roster
 from widget_server.chat.hub import Listener
 from widget_server.chat.sockets import (
@@ -202,9 +202,9 @@ async def _handle(
     if kind in ("typing", "read"):
         if kind == "typing":
             conversation = await service.visible_conversation(state, access, conversation_id)
-            await service.typing(state, conversation, "operator", frame.get("on"))
+            await receipts.typing(state, conversation, "operator", frame.get("on"))
         else:
-            await service.operator_read(state, access, conversation_id, frame.get("seq"))
+            await receipts.operator_read(state, access, conversation_id, frame.get("seq"))
         return {"t": "ok"} if "r" in frame else None
     if kind == "lead":
         lead = await leads.make_lead(state, access, conversation_id)

@@ -1,5 +1,5 @@
 """Chat rules: sending (sequence numbers, de-duplication of resends), statuses, taking and
-assigning, who sees what, read marks, typing. No HTTP, no SQL.
+assigning, who sees what. No HTTP, no SQL.
 
 Every message is stored atomically: the conversation's next ``seq`` taken with an
 ``UPDATE … RETURNING`` and the row inserted, together or not at all (a visitor's message in a
@@ -9,9 +9,9 @@ transaction that also takes the chat). A resend of a client id already stored
 published on the bus only once the message is committed (``events.py``).
 
 Other modules of the chat: ``visitors.py`` (tokens, identity, params, the session, ending and
-rating), ``presence.py`` (operators online, auto-assignment), ``leads.py``, ``attachments.py``,
-``transcripts.py``, ``console.py`` (the console's lists and detail), ``hub.py`` and the two
-``*_socket.py`` (websockets).
+rating), ``receipts.py`` (read marks, typing), ``presence.py`` (operators online,
+auto-assignment), ``leads.py``, ``attachments.py``, ``transcripts.py``, ``console.py`` (the
+console's lists and detail), ``hub.py`` and the two ``*_socket.py`` (websockets).
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from widget_server.chat import (
     file_store,
     limits,
     presence,
-    read_store,
     store,
 )
 from widget_server.chat.models import ChatFile, ChatMessage, ChatVisitor, Conversation, Kind
@@ -341,13 +340,18 @@ async def _visitor_reply(
         return found
 
 
+def conversation_number(conversation_id: object) -> int:
+    """A conversation id from a frame or a request: a whole number, else there is no such."""
+    if not isinstance(conversation_id, int) or isinstance(conversation_id, bool):
+        raise not_found()
+    return conversation_id
+
+
 async def visitor_conversation(
     state: Runtime, visitor: ChatVisitor, conversation_id: object
 ) -> Conversation:
-    if not isinstance(conversation_id, int) or isinstance(conversation_id, bool):
-        raise not_found()
     async with state.engine.connect() as conn:
-        conversation = await store.conversation(conn, conversation_id)
+        conversation = await store.conversation(conn, conversation_number(conversation_id))
     if conversation is None or conversation.visitor_id != visitor.id:
         raise not_found()
     return conversation
@@ -366,10 +370,8 @@ def can_see(access: Access, conversation: Conversation) -> bool:
 async def visible_conversation(
     state: Runtime, access: Access, conversation_id: object
 ) -> Conversation:
-    if not isinstance(conversation_id, int) or isinstance(conversation_id, bool):
-        raise not_found()
     async with state.engine.connect() as conn:
-        conversation = await store.conversation(conn, conversation_id)
+        conversation = await store.conversation(conn, conversation_number(conversation_id))
     if conversation is None or not can_see(access, conversation):
         raise not_found()
     return conversation
@@ -461,65 +463,3 @@ async def set_status(
     now = await events.conversation_changed(state, conversation.id) if changed else conversation
     assert now is not None
     return now
-
-
-async def visitor_read(
-    state: Runtime, visitor: ChatVisitor, conversation_id: object, seq: object
-) -> bool:
-    """The visitor has read their conversation up to ``seq``: move the mark forward and tell
-    the operators (read receipts). False when it was there already; 404 when not theirs."""
-    c, up_to = _read_mark(conversation_id, seq)
-    now = await read_store.move_read_mark(state.engine, c, "visitor", up_to, visitor_id=visitor.id)
-    if now is None:
-        await visitor_conversation(state, visitor, c)  # not theirs: 404
-        return False
-    await _tell_read(state, now, "visitor", up_to, visitor)
-    return True
-
-
-async def operator_read(
-    state: Runtime, access: Access, conversation_id: object, seq: object
-) -> bool:
-    """``visitor_read`` for the operators' side, in a chat ``access`` may see."""
-    c, up_to = _read_mark(conversation_id, seq)
-    now = await read_store.move_read_mark(
-        state.engine,
-        c,
-        "operator",
-        up_to,
-        site_id=access.site.id,
-        operator_id=None if access.is_admin else access.user.id,
-    )
-    if now is None:
-        await visible_conversation(state, access, c)  # not one they may see: 404
-        return False
-    await _tell_read(state, now, "operator", up_to, None)
-    return True
-
-
-def _read_mark(conversation_id: object, seq: object) -> tuple[int, int]:
-    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
-        raise invalid("seq", _("A sequence number is a positive whole number."))
-    if isinstance(conversation_id, bool) or not isinstance(conversation_id, int):
-        raise not_found()
-    return conversation_id, seq
-
-
-async def _tell_read(
-    state: Runtime, now: Conversation, side: str, seq: int, visitor: ChatVisitor | None
-) -> None:
-    """The read frame for the other side and the conversation's new summary, in one publish."""
-    frame = {"t": "read", "c": now.id, "seq": seq}
-    summary = await events.summaries(state, now, visitor)
-    await events.publish_all(
-        state,
-        [
-            events.typing_or_read(now, side=side, frame=frame),
-            events.conversation_event(now, summary),
-        ],
-    )
-
-
-async def typing(state: Runtime, conversation: Conversation, side: str, on: object) -> None:
-    frame = {"t": "typing", "c": conversation.id, "on": bool(on)}
-    await events.publish(state, events.typing_or_read(conversation, side=side, frame=frame))

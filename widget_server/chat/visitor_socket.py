@@ -7,7 +7,7 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from widget_server import i18n
-from widget_server.chat import events, service, store, visitors
+from widget_server.chat import events, receipts, service, store, visitors
 from widget_server.chat import presence as roster
 from widget_server.chat.hub import Listener
 from widget_server.chat.models import ChatVisitor
@@ -132,10 +132,10 @@ async def _handle(
         return None if sent.new else ack(sent, console=False)
     if kind == "typing":
         conversation = await service.visitor_conversation(state, visitor, frame.get("c"))
-        await service.typing(state, conversation, "visitor", frame.get("on"))
+        await receipts.typing(state, conversation, "visitor", frame.get("on"))
         return None
     if kind == "read":
-        await service.visitor_read(state, visitor, frame.get("c"), frame.get("seq"))
+        await receipts.visitor_read(state, visitor, frame.get("c"), frame.get("seq"))
         return None
     if kind == "params":
         params = visitors.clean_params(frame.get("params"))
